@@ -1,0 +1,136 @@
+"""The application factory: one plain `Litestar(...)` call with everything it is made of."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from litestar import Litestar, Router
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.logging.config import StructLoggingConfig
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.plugins.problem_details import ProblemDetailsPlugin
+from litestar.plugins.structlog import StructlogConfig, StructlogPlugin
+from litestar.stores.redis import RedisStore
+from litestar.stores.registry import StoreRegistry
+from litestar.types import ASGIApp
+from redis.asyncio import Redis
+
+from server import __version__
+from server.core import db
+from server.core.errors import internal_error_handler, problem_details_config
+from server.core.health import health, ready
+from server.core.logging import configure_logging, get_logger, shared_processors
+from server.core.middleware import RequestContextMiddleware
+from server.core.pubsub import build_channels
+from server.core.redis import create_redis
+from server.core.settings import Settings, get_settings
+
+log = get_logger(__name__)
+
+API_PREFIX = "/api/v1"
+STORE_NAMESPACE = "interviewace:stores"
+
+
+def _init_sentry(settings: Settings) -> None:
+    if not settings.sentry_dsn:
+        return
+    import sentry_sdk
+    from sentry_sdk.integrations.litestar import LitestarIntegration
+
+    sentry_sdk.init(
+        dsn=settings.sentry_dsn,
+        environment=settings.environment,
+        release=settings.release or f"interviewace@{__version__}",
+        traces_sample_rate=settings.sentry_traces_sample_rate,
+        send_default_pii=False,
+        integrations=[LitestarIntegration()],
+    )
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    configure_logging(json_logs=settings.json_logs, level=settings.log_level)
+    _init_sentry(settings)
+    redis = create_redis(settings)
+    channels = build_channels(redis)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await db.start_pool(settings)
+        try:
+            yield
+        finally:
+            await db.close_pool()
+            await redis.aclose()
+
+    api = Router(path=API_PREFIX, route_handlers=[])
+
+    async def provide_redis() -> Redis:
+        return redis
+
+    async def provide_settings() -> Settings:
+        return settings
+
+    app = Litestar(
+        route_handlers=[health, ready, api],
+        lifespan=[lifespan],
+        dependencies={"redis": Provide(provide_redis), "settings": Provide(provide_settings)},
+        plugins=[
+            ProblemDetailsPlugin(problem_details_config()),
+            StructlogPlugin(
+                StructlogConfig(
+                    structlog_logging_config=StructLoggingConfig(
+                        processors=[
+                            *shared_processors(),
+                            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+                        ],
+                        logger_factory=structlog.stdlib.LoggerFactory(),
+                        wrapper_class=structlog.stdlib.BoundLogger,
+                        log_exceptions="never",  # the 500 handler logs them once, with context
+                    ),
+                    enable_middleware_logging=False,  # RequestContextMiddleware writes the access line
+                )
+            ),
+            channels,
+        ],
+        exception_handlers={Exception: internal_error_handler},
+        stores=StoreRegistry(
+            default_factory=lambda name: RedisStore(redis, namespace=f"{STORE_NAMESPACE}:{name}")
+        ),
+        cors_config=CORSConfig(
+            allow_origins=settings.allowed_origins,
+            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After", "Location"],
+            max_age=600,
+        ),
+        openapi_config=OpenAPIConfig(
+            title="InterviewAce API",
+            version=__version__,
+            description="REST API of InterviewAce. The live interview channel is described in websocket.md.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+        state=State({"settings": settings, "redis": redis}),
+        debug=settings.debug,
+    )
+    # Litestar's structlog plugin installs its own stdlib handlers; ours (redaction, one format
+    # for every library) must be the ones in place.
+    configure_logging(json_logs=settings.json_logs, level=settings.log_level)
+    log.debug("app_created", environment=settings.environment)
+    return app
+
+
+def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
+    """What uvicorn serves: the app wrapped so that every response, 404s included, carries the
+    request id and security headers and is logged once."""
+    settings = settings or get_settings()
+    app = create_app(settings)
+    wrapped = RequestContextMiddleware(app, hsts=settings.is_production)
+    wrapped.litestar = app  # type: ignore[attr-defined]
+    return wrapped

@@ -1,0 +1,23 @@
+"""Entry module for Dramatiq worker processes: the broker, then every feature's tasks.
+
+`interviewace worker` runs `dramatiq server.core.worker`; each feature that has background
+work lists its tasks module in TASK_MODULES.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from server.core.broker import broker
+from server.core.logging import configure_logging
+from server.core.settings import get_settings
+
+TASK_MODULES: tuple[str, ...] = ()
+
+_settings = get_settings()
+configure_logging(json_logs=_settings.json_logs, level=_settings.log_level)
+
+for module in TASK_MODULES:
+    importlib.import_module(module)
+
+__all__ = ["broker"]
