@@ -251,7 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", dest="data_dir_sub", help=argparse.SUPPRESS)
 
-    serve = sub.add_parser("serve", parents=[common], help="run everything: embedded services, migrations, API and a worker")
+    serve = sub.add_parser(
+        "serve", parents=[common], help="run everything: embedded services, migrations, API and a worker"
+    )
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     serve.add_argument("--workers", type=int, default=1, help="API worker processes (default 1)")

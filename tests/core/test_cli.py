@@ -16,7 +16,11 @@ from server.core.embedded import free_tcp_port
 
 
 def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DATA_DIR", "SECRET_KEY")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "DATA_DIR", "SECRET_KEY")
+    }
     env.update({"ENVIRONMENT": "development", "LOG_LEVEL": "WARNING"})
     env.update(extra)
     return env
@@ -102,7 +106,9 @@ def test_serve_runs_everything_and_stops_cleanly(tmp_path: Path) -> None:
         assert len(children) >= 3  # API, worker, redis (postgres is daemonised by pg_ctl)
         postmaster_pid = int((data_dir / "postgres" / "postmaster.pid").read_text().splitlines()[0])
 
-        second = _run("serve", "--data-dir", str(data_dir), "--port", str(free_tcp_port()), env=env, timeout=30)
+        second = _run(
+            "serve", "--data-dir", str(data_dir), "--port", str(free_tcp_port()), env=env, timeout=30
+        )
         assert second.returncode == 1
         assert "already running" in second.stderr
 

@@ -90,6 +90,8 @@ def test_production_accepts_a_complete_configuration(tmp_path: Path) -> None:
         ({"ALLOWED_ORIGINS": "https://ok.example,*"}, "ALLOWED_ORIGINS"),
     ],
 )
-def test_production_refuses_unsafe_configuration(tmp_path: Path, override: dict[str, str], names: str) -> None:
+def test_production_refuses_unsafe_configuration(
+    tmp_path: Path, override: dict[str, str], names: str
+) -> None:
     with pytest.raises(SettingsError, match=names):
         load({**PRODUCTION, **override}, tmp_path)
