@@ -11,4 +11,12 @@ from server.core.settings import get_settings
 
 DB = PostgresEngine(config={"dsn": get_settings().database_url})
 
-APP_REGISTRY = AppRegistry(apps=[])
+APP_REGISTRY = AppRegistry(
+    apps=[
+        "server.accounts.piccolo_app",
+        "server.questions.piccolo_app",
+        "server.tasks.piccolo_app",
+        "server.resumes.piccolo_app",
+        "server.interviews.piccolo_app",
+    ]
+)

@@ -178,6 +178,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
                         str(args.workers),
                         "--ws-per-message-deflate",
                         "false",
+                        "--ws-max-size",
+                        "65536",
                         "--no-access-log",
                         "--timeout-graceful-shutdown",
                         "4",
@@ -238,6 +240,64 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return result
 
 
+def cmd_questions_validate(args: argparse.Namespace) -> int:
+    from server.questions.bank import DEFAULT_BANK_DIR, validate_command
+
+    directory: Path = args.dir or DEFAULT_BANK_DIR
+    return validate_command(directory)
+
+
+def _read_new_password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        import getpass
+
+        password = getpass.getpass("Password for the admin account: ")
+        if getpass.getpass("Repeat it: ") != password:
+            raise CommandError("the two passwords differ")
+    if not password:
+        raise CommandError("no password given")
+    return password
+
+
+def cmd_create_admin(args: argparse.Namespace) -> int:
+    from server.core.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging(json_logs=settings.json_logs, level=settings.log_level)
+    password = _read_new_password(args.password_stdin)
+    with contextlib.ExitStack() as stack:
+        services = EmbeddedServices(settings)
+        if services.postgres is not None or services.redis is not None:
+            stack.enter_context(data_dir_lock(settings.data_path))
+            stack.callback(services.stop)
+            services.start()
+        try:
+            outcome = asyncio.run(_create_admin(get_settings(), args.email, password))
+        except SettingsError as exc:  # from the account rules, not from the configuration
+            raise CommandError(str(exc)) from None
+    messages = {
+        "created": f"admin account created for {args.email}",
+        "promoted": f"the existing account {args.email} is now an admin (its password is unchanged)",
+        "unchanged": f"{args.email} is already an active admin; nothing changed",
+    }
+    print(messages[outcome])
+    return 0
+
+
+async def _create_admin(settings: Settings, email: str, password: str) -> str:
+    from server.accounts.admin import ensure_admin
+    from server.core.db import close_pool, migrate_forwards, start_pool
+
+    await migrate_forwards(settings.database_url)
+    await start_pool(settings)
+    try:
+        return await ensure_admin(settings, email, password)
+    finally:
+        await close_pool()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="interviewace",
@@ -269,6 +329,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker.add_argument("--threads", type=int, default=0, help="threads per process (default WORKER_THREADS)")
     worker.set_defaults(handler=cmd_worker)
+
+    create_admin = sub.add_parser(
+        "create-admin", parents=[common], help="create an admin account, or make an existing account admin"
+    )
+    create_admin.add_argument("--email", required=True, help="the admin's email address")
+    create_admin.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input instead of a prompt",
+    )
+    create_admin.set_defaults(handler=cmd_create_admin)
+
+    questions = sub.add_parser("questions", help="question bank tools")
+    questions_sub = questions.add_subparsers(dest="questions_action", required=True, metavar="ACTION")
+    validate = questions_sub.add_parser(
+        "validate", help="check the question bank files and print every problem (exit code 1 if any)"
+    )
+    validate.add_argument(
+        "--dir", type=Path, default=None, help="bank directory to check (default: the shipped bank)"
+    )
+    # Checking files must work anywhere, even where the server's settings (database...) are absent.
+    validate.set_defaults(handler=cmd_questions_validate, needs_settings=False)
     return parser
 
 
@@ -280,7 +362,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["DATA_DIR"] = data_dir
     try:
         reset_settings()
-        get_settings()
+        if getattr(args, "needs_settings", True):
+            get_settings()
         handler = args.handler
         code: int = handler(args)
         return code

@@ -46,6 +46,14 @@ def pytest_configure(config: pytest.Config) -> None:
             "SENTRY_DSN": "",
             "SMTP_HOST": "",
             "WORKER_HEARTBEAT_TIMEOUT_SECONDS": "5",
+            # Cheap argon2 so the suite stays fast; the login-storm measurement overrides these.
+            "PASSWORD_HASH_TIME_COST": "1",
+            "PASSWORD_HASH_MEMORY_KIB": "1024",
+            "PASSWORD_HASH_PARALLELISM": "1",
+            "INITIAL_ADMIN_EMAIL": "",
+            "INITIAL_ADMIN_PASSWORD": "",
+            "REQUIRE_EMAIL_VERIFICATION": "false",
+            "RATE_LIMIT_ENABLED": "true",
         }
     )
     from server.core.embedded import EmbeddedPostgres, EmbeddedRedis
@@ -65,9 +73,13 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["DATABASE_URL"] = database_url
     os.environ["REDIS_URL"] = redis_url
 
+    from server.core.logging import configure_logging
     from server.core.settings import reset_settings
 
     reset_settings()
+    # Before anything logs: migrations print through the log (db._LogWriter), and structlog left
+    # unconfigured would print back into that redirected stdout, endlessly.
+    configure_logging(json_logs=False, level=os.environ["LOG_LEVEL"])
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -149,6 +161,7 @@ class RunningServer:
             port=port,
             lifespan="on",
             ws_per_message_deflate=False,
+            ws_max_size=65536,
             log_config=None,
             access_log=False,
         )
@@ -259,3 +272,71 @@ def decode(response: httpx.Response) -> Any:
 
 def random_email() -> str:
     return f"user-{secrets.token_hex(4)}@example.com"
+
+
+# ---------------------------------------------------------------------------------------------
+# Accounts: users with live tokens, for every feature's tests
+
+
+class UserAccount(msgspec.Struct, kw_only=True):
+    id: Any  # uuid.UUID
+    email: str
+    password: str
+    full_name: str
+    role: str
+    access_token: str
+    refresh_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+@pytest.fixture
+def user_factory(database: None, settings: Any) -> Callable[..., Awaitable[UserAccount]]:
+    """`await user_factory(role="admin")`: a user created through the accounts service (not the
+    API, so that rate limits on registration and login never get in the way) with a session."""
+
+    async def create(
+        *,
+        role: str = "user",
+        email: str | None = None,
+        password: str | None = None,
+        full_name: str = "Test User",
+        email_verified: bool = True,
+    ) -> UserAccount:
+        from server.accounts.passwords import password_hashing
+        from server.accounts.sessions import start_session
+        from server.accounts.users import create_user
+
+        email = email or random_email()
+        password = password or f"Pw-{secrets.token_hex(8)}!"
+        row = await create_user(
+            email=email,
+            full_name=full_name,
+            password_hash=await password_hashing(settings).hash(password),
+            role=role,  # type: ignore[arg-type]
+            email_verified=email_verified,
+        )
+        pair = await start_session(settings, user_id=row["id"], token_version=row["token_version"])
+        return UserAccount(
+            id=row["id"],
+            email=row["email"],
+            password=password,
+            full_name=full_name,
+            role=role,
+            access_token=pair.access_token,
+            refresh_token=pair.refresh_token,
+        )
+
+    return create
+
+
+@pytest.fixture
+async def admin_user(user_factory: Callable[..., Awaitable[UserAccount]]) -> UserAccount:
+    return await user_factory(role="admin", full_name="Test Admin")
+
+
+@pytest.fixture
+async def moderator_user(user_factory: Callable[..., Awaitable[UserAccount]]) -> UserAccount:
+    return await user_factory(role="moderator", full_name="Test Moderator")

@@ -21,14 +21,26 @@ from litestar.types import ASGIApp
 from redis.asyncio import Redis
 
 from server import __version__
+from server.accounts.routes import api_middleware
+from server.accounts.routes import route_handlers as account_routes
 from server.core import db
 from server.core.errors import internal_error_handler, problem_details_config
 from server.core.health import health, ready
 from server.core.logging import configure_logging, get_logger, shared_processors
 from server.core.middleware import RequestContextMiddleware
+from server.core.pagination import page_dependency
 from server.core.pubsub import build_channels
 from server.core.redis import create_redis
 from server.core.settings import Settings, get_settings
+from server.interviews.progress import ProgressController
+from server.interviews.routes import InterviewController
+from server.interviews.socket import LiveInterviews, build_live_interviews, interview_socket
+from server.llm.chain import ProviderChain, build_chain
+from server.llm.routes import AIStatusController
+from server.questions.routes import QuestionController
+from server.resumes.routes import ResumeController
+from server.tasks.routes import TaskController
+from server.web.routes import build_web_routes
 
 log = get_logger(__name__)
 
@@ -58,6 +70,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     _init_sentry(settings)
     redis = create_redis(settings)
     channels = build_channels(redis)
+    llm = build_chain(settings)
+    live = build_live_interviews(channels, redis, llm, settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -65,10 +79,25 @@ def create_app(settings: Settings | None = None) -> Litestar:
         try:
             yield
         finally:
+            await live.close()
+            await llm.aclose()
             await db.close_pool()
             await redis.aclose()
 
-    api = Router(path=API_PREFIX, route_handlers=[])
+    api = Router(
+        path=API_PREFIX,
+        route_handlers=[
+            *account_routes,
+            InterviewController,
+            AIStatusController,
+            QuestionController,
+            ProgressController,
+            ResumeController,
+            TaskController,
+        ],
+        middleware=api_middleware(),
+        dependencies={"page": page_dependency},
+    )
 
     async def provide_redis() -> Redis:
         return redis
@@ -76,10 +105,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def provide_settings() -> Settings:
         return settings
 
+    async def provide_llm() -> ProviderChain:
+        return llm
+
+    async def provide_live() -> LiveInterviews:
+        return live
+
     app = Litestar(
-        route_handlers=[health, ready, api],
+        route_handlers=[health, ready, interview_socket, api, *build_web_routes()],
         lifespan=[lifespan],
-        dependencies={"redis": Provide(provide_redis), "settings": Provide(provide_settings)},
+        dependencies={
+            "redis": Provide(provide_redis),
+            "settings": Provide(provide_settings),
+            "llm": Provide(provide_llm),
+            "live": Provide(provide_live),
+        },
         plugins=[
             ProblemDetailsPlugin(problem_details_config()),
             StructlogPlugin(

@@ -142,6 +142,7 @@ def build_broker(settings: Settings) -> RedisBroker:
         middleware=middleware,
         namespace="interviewace-tasks",
         heartbeat_timeout=int(settings.worker_heartbeat_timeout_seconds * 1000),
+        maintenance_chance=settings.worker_maintenance_chance,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 from typing import Any
 
 import asyncpg
@@ -53,10 +54,10 @@ async def migrate_forwards(database_url: str) -> None:
     try:
         await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
         try:
-            with contextlib.redirect_stdout(_LogWriter()):
+            with contextlib.redirect_stdout(io.StringIO()) as progress:
                 result = await run_forwards(app_name="all", migration_id="all")
             if not result.success:
-                raise RuntimeError(f"migrations failed: {result.message}")
+                raise RuntimeError(f"migrations failed: {result.message}\n{progress.getvalue()}")
             log.info("migrations_applied")
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
@@ -70,11 +71,12 @@ async def migrate_backwards_all() -> None:
     from piccolo.conf.apps import Finder
 
     app_names = [app.app_name for app in Finder().get_app_configs()]
-    with contextlib.redirect_stdout(_LogWriter()):
+    # Piccolo prints its progress; it is kept only to explain a failure.
+    with contextlib.redirect_stdout(io.StringIO()) as progress:
         for app_name in reversed(app_names):
             result = await run_backwards(app_name=app_name, migration_id="all", auto_agree=True)
             if not result.success:
-                raise RuntimeError(f"rolling back {app_name} failed: {result.message}")
+                raise RuntimeError(f"rolling back {app_name} failed: {result.message}\n{progress.getvalue()}")
 
 
 async def check_database(limit_seconds: float = 2.0) -> None:
@@ -89,15 +91,3 @@ def application_tables() -> list[Any]:
     for app in Finder().get_app_configs():
         tables.extend(app.table_classes)
     return tables
-
-
-class _LogWriter:
-    """Piccolo's migration commands print progress; route it to the structured log instead."""
-
-    def write(self, text: str) -> int:
-        if text.strip():
-            log.debug("piccolo", message=text.strip())
-        return len(text)
-
-    def flush(self) -> None:
-        return None

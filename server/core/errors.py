@@ -6,6 +6,7 @@ and unexpected exceptions are converted here, so clients only ever see one shape
 
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -103,13 +104,30 @@ class ServiceUnavailable(ApiError):
     code = "service_unavailable"
 
 
+_MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
+_AT_PATH = re.compile(r" - at `\$\.([^`]+)`$")
+
+
+def _field_of(key: str, message: str) -> tuple[str, str]:
+    """Litestar reports body problems under the key "data" with msgspec's message; name the
+    body field itself (`$.difficulty`, "missing required field `email`") where the message says."""
+    if key != "data":
+        return key, message
+    if missing := _MISSING_FIELD.search(message):
+        return missing.group(1), "is required"
+    if at_path := _AT_PATH.search(message):
+        return at_path.group(1), message[: at_path.start()]
+    return "body", message
+
+
 def _validation_errors(exc: ValidationException) -> list[dict[str, str]]:
     errors: list[dict[str, str]] = []
     extra = exc.extra if isinstance(exc.extra, list) else []
     for item in extra:
         if isinstance(item, dict):
-            field = str(item.get("key") or item.get("source") or "body")
-            errors.append({"field": field, "message": str(item.get("message", "is invalid"))})
+            key = str(item.get("key") or item.get("source") or "body")
+            field, message = _field_of(key, str(item.get("message", "is invalid")))
+            errors.append({"field": field, "message": message})
     if not errors:
         errors.append({"field": "body", "message": exc.detail or "is invalid"})
     return errors

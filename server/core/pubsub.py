@@ -2,23 +2,98 @@
 
 Pub/sub is at-most-once, so it only ever wakes participants up; whatever must not be lost is
 stored in PostgreSQL first and read back from there when a participant falls behind.
+
+Litestar's plugin runs one publishing and one receiving task with no error handling: a single
+Redis error ends them, and from then on messages are queued or awaited forever without a word.
+`ResilientChannelsPlugin` keeps both tasks alive across Redis errors and reports each outage, so
+that whoever relies on delivery (the live interview hub) can tell its clients to resume from the
+database instead of waiting on a stream that lost messages.
 """
 
 from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
 
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from redis.asyncio import Redis
 
+from server.core.logging import get_logger
+
+log = get_logger(__name__)
+
 CHANNEL_PREFIX = "interviewace:channels"
+PUBLISH_ATTEMPTS = 3
+MAX_RECONNECT_DELAY_SECONDS = 2.0
 
 
-def build_channels(redis: Redis) -> ChannelsPlugin:
-    return ChannelsPlugin(
+class ResilientChannelsPlugin(ChannelsPlugin):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.outages = 0
+        self._outage_listeners: list[Callable[[], None]] = []
+
+    def on_outage(self, listener: Callable[[], None]) -> None:
+        self._outage_listeners.append(listener)
+
+    def _report_outage(self, exc: BaseException) -> None:
+        self.outages += 1
+        log.warning("pubsub_outage", error=type(exc).__name__, outages=self.outages)
+        for listener in list(self._outage_listeners):
+            listener()
+
+    async def _pub_worker(self) -> None:
+        while self._pub_queue:
+            data, channels = await self._pub_queue.get()
+            try:
+                await self._publish_with_retry(data, channels)
+            finally:
+                self._pub_queue.task_done()
+
+    async def _publish_with_retry(self, data: bytes, channels: list[str]) -> None:
+        for attempt in range(1, PUBLISH_ATTEMPTS + 1):
+            try:
+                await self._backend.publish(data, channels)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._report_outage(exc)
+                await asyncio.sleep(0.2 * attempt)
+        # Subscribers were told about the outage; they resume from the database.
+        log.error("pubsub_message_dropped", channels=channels)
+
+    async def _sub_worker(self) -> None:
+        delay = 0.1
+        while True:
+            try:
+                async for channel, payload in self._backend.stream_events():
+                    delay = 0.1
+                    for subscriber in self._channels.get(channel, []):
+                        subscriber.put_nowait(payload)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # redis-py reconnects and re-subscribes on the next read; messages published in
+                # between are gone, which is what the outage report is for.
+                self._report_outage(exc)
+                await asyncio.sleep(delay)
+                delay = min(MAX_RECONNECT_DELAY_SECONDS, delay * 2)
+
+
+def build_channels(redis: Redis) -> ResilientChannelsPlugin:
+    return ResilientChannelsPlugin(
         backend=RedisChannelsPubSubBackend(redis=redis, key_prefix=CHANNEL_PREFIX),
         arbitrary_channels_allowed=True,
-        # A bounded backlog per subscriber: memory stays flat when a socket stalls. Dropped
+        # A bounded backlog per subscriber: memory stays flat when a consumer stalls. Dropped
         # messages are detected by their sequence numbers and re-read from the database.
         subscriber_max_backlog=2048,
         subscriber_backlog_strategy="dropleft",
     )
+
+
+async def publish_raw(redis: Redis, channel: str, data: bytes) -> None:
+    """Publish to a channel from a process without the plugin (workers, scripts). The pub/sub
+    backend uses channel names as they are, so names carry their own `interviewace:` namespace."""
+    await redis.publish(channel, data)

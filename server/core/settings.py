@@ -70,6 +70,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     initial_admin_email: str = ""
     initial_admin_password: str = ""
     password_hash_threads: int = 4
+    # argon2id cost; the defaults are argon2-cffi's (RFC 9106 low-memory profile). Tests lower them.
+    password_hash_time_cost: int = 3
+    password_hash_memory_kib: int = 64 * 1024
+    password_hash_parallelism: int = 4
     rate_limit_enabled: bool = True
 
     # Mail
@@ -104,12 +108,26 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     resume_max_bytes: int = 5 * 1024 * 1024
     resume_quota_per_user: int = 50
     resume_retention_days: int = 30
+    # Test only (refused outside ENVIRONMENT=test): hold every resume parse this long once its text is
+    # extracted, so that a test can kill a worker while a parse is provably in flight.
+    resume_parse_test_delay_seconds: float = 0.0
+
+    # Live interview channel (websocket.md); tests shorten the timeouts
+    ws_hello_timeout_seconds: float = 10.0
+    ws_idle_timeout_seconds: float = 60.0
+    # How long an interview's in-flight work stays owned by a process that stops renewing it.
+    interview_lease_seconds: float = 6.0
+    # An interview in progress with no new event for this long is marked abandoned.
+    interview_abandon_after_hours: float = 24.0
 
     # Workers
     worker_processes: int = 1
     worker_threads: int = 4
     # A worker killed mid-task gets its message back after this long without a heartbeat.
     worker_heartbeat_timeout_seconds: float = 60.0
+    # Out of every million broker commands, how many also move the messages of workers without a
+    # recent heartbeat back to their queues (Dramatiq's "maintenance"; 1000 is Dramatiq's default).
+    worker_maintenance_chance: int = 1000
 
     @property
     def is_production(self) -> bool:
@@ -224,10 +242,28 @@ def _validate(settings: Settings) -> None:
     for provider in settings.llm_providers:
         if provider not in ("openai", "gemini", "offline"):
             raise SettingsError(f"LLM_PROVIDERS names an unknown provider: {provider!r}")
+    if (
+        settings.resume_max_bytes < 1
+        or settings.resume_quota_per_user < 0
+        or settings.resume_retention_days < 0
+    ):
+        raise SettingsError(
+            "RESUME_MAX_BYTES must be positive; RESUME_QUOTA_PER_USER and RESUME_RETENTION_DAYS not negative"
+        )
+    if settings.resume_parse_test_delay_seconds and settings.environment != "test":
+        raise SettingsError("RESUME_PARSE_TEST_DELAY_SECONDS is for the test suite only (ENVIRONMENT=test)")
+    if not 0 <= settings.worker_maintenance_chance <= 1_000_000:
+        raise SettingsError("WORKER_MAINTENANCE_CHANCE must be between 0 and 1000000")
     if settings.storage_backend == "s3" and not settings.s3_bucket:
         raise SettingsError("S3_BUCKET must be set when STORAGE_BACKEND=s3")
     if settings.access_token_ttl_seconds <= 0 or settings.refresh_token_ttl_seconds <= 0:
         raise SettingsError("ACCESS_TOKEN_TTL_SECONDS and REFRESH_TOKEN_TTL_SECONDS must be positive")
+    if settings.password_hash_threads < 1 or settings.password_hash_time_cost < 1:
+        raise SettingsError("PASSWORD_HASH_THREADS and PASSWORD_HASH_TIME_COST must be at least 1")
+    if settings.password_hash_parallelism < 1:
+        raise SettingsError("PASSWORD_HASH_PARALLELISM must be at least 1")
+    if settings.password_hash_memory_kib < 8 * settings.password_hash_parallelism:
+        raise SettingsError("PASSWORD_HASH_MEMORY_KIB must be at least 8 × PASSWORD_HASH_PARALLELISM")
 
 
 def _development_secret(settings: Settings) -> str:

@@ -16,7 +16,10 @@ log = get_logger(__name__)
 
 StartupTask = Callable[[Settings], Awaitable[None]]
 
-STARTUP_TASKS: list[str] = []  # "module:function" names, imported lazily
+STARTUP_TASKS: list[str] = [  # "module:function" names, imported lazily
+    "server.accounts.admin:ensure_initial_admin",
+    "server.questions.seed:seed_question_bank",
+]
 
 
 async def run_startup_tasks(settings: Settings) -> None:

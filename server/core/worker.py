@@ -12,7 +12,12 @@ from server.core.broker import broker
 from server.core.logging import configure_logging
 from server.core.settings import get_settings
 
-TASK_MODULES: tuple[str, ...] = ()
+TASK_MODULES: tuple[str, ...] = (
+    "server.mail.tasks",
+    "server.accounts.tasks",
+    "server.resumes.tasks",
+    "server.interviews.tasks",
+)
 
 _settings = get_settings()
 configure_logging(json_logs=_settings.json_logs, level=_settings.log_level)

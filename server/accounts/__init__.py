@@ -1,0 +1,1 @@
+"""Accounts: registration, login, tokens, roles, administration, rate limits and the audit log."""

@@ -1,0 +1,171 @@
+"""The durable event store: every interview event gets the next `seq` in the same transaction
+that saves the engine state, so the stream in PostgreSQL is gap-free and always agrees with the
+state. Pub/sub only announces what is already stored here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from server.core.db import engine
+from server.interviews.engine import EngineState, InterviewPlan, PendingEvent, Transition
+
+
+class StoredEvent(msgspec.Struct, kw_only=True, frozen=True):
+    seq: int
+    type: str
+    payload: dict[str, Any]
+
+    def frame(self) -> dict[str, Any]:
+        """The object clients see, on the websocket and in the transcript."""
+        return {"type": self.type, "seq": self.seq, **self.payload}
+
+    def frame_json(self) -> bytes:
+        return msgspec.json.encode(self.frame())
+
+
+class LockedInterview(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    status: str
+    last_seq: int
+    plan: InterviewPlan
+    state: EngineState
+    deleted: bool
+
+
+Decide = Callable[[LockedInterview], Transition | Awaitable[Transition]]
+
+
+class InterviewGone(LookupError):
+    """The interview does not exist or was deleted."""
+
+
+_decoder_plan = msgspec.json.Decoder(InterviewPlan)
+_decoder_state = msgspec.json.Decoder(EngineState)
+_decoder_payload = msgspec.json.Decoder(dict[str, Any])
+
+
+async def apply_transition(interview_id: uuid.UUID, decide: Decide) -> tuple[EngineState, list[StoredEvent]]:
+    """Lock the interview row, let `decide` compute a transition from the fresh state, then store
+    the new state and the events with consecutive seqs, all in one transaction. `decide` may
+    raise (EngineError...) to leave everything untouched."""
+    async with engine().transaction() as transaction:
+        conn = transaction.connection
+        row = await conn.fetchrow(
+            "SELECT id, owner, status, last_seq, plan, state, deleted_at FROM interviews "
+            "WHERE id = $1 FOR UPDATE",
+            interview_id,
+        )
+        if row is None:
+            raise InterviewGone(str(interview_id))
+        locked = LockedInterview(
+            id=row["id"],
+            owner_id=row["owner"],
+            status=row["status"],
+            last_seq=row["last_seq"],
+            plan=_decoder_plan.decode(row["plan"]),
+            state=_decoder_state.decode(row["state"]),
+            deleted=row["deleted_at"] is not None,
+        )
+        outcome = decide(locked)
+        transition = await outcome if isinstance(outcome, Awaitable) else outcome
+        stored = _number(transition.events, locked.last_seq)
+        new_state = transition.state
+        now = datetime.now(UTC)
+        current = new_state.current_question
+        completed = next((e.payload for e in stored if e.type == "interview.completed"), None)
+        started_now = locked.status == "created" and new_state.status != "created"
+        finished_now = new_state.status in ("completed", "abandoned") and locked.status != new_state.status
+        await conn.execute(
+            """
+            UPDATE interviews SET
+                state = $2, status = $3, last_seq = $4, current_question = $5,
+                report = COALESCE($6::jsonb, report),
+                overall_score = COALESCE($7, overall_score),
+                started_at = COALESCE(started_at, $8),
+                completed_at = COALESCE(completed_at, $9)
+            WHERE id = $1
+            """,
+            interview_id,
+            msgspec.json.encode(new_state).decode(),
+            new_state.status,
+            locked.last_seq + len(stored),
+            current.index if current else 0,
+            msgspec.json.encode(completed["report"]).decode() if completed else None,
+            completed["overall_score"] if completed else None,
+            now if started_now else None,
+            now if finished_now else None,
+        )
+        if stored:
+            await conn.executemany(
+                """
+                INSERT INTO interview_events (id, interview, seq, type, payload, client_id, created_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7)
+                """,
+                [
+                    (
+                        uuid.uuid4(),
+                        interview_id,
+                        event.seq,
+                        event.type,
+                        msgspec.json.encode(event.payload).decode(),
+                        event.payload.get("client_id") if event.type == "answer" else None,
+                        now,
+                    )
+                    for event in stored
+                ],
+            )
+        return new_state, stored
+
+
+def _number(events: list[PendingEvent], last_seq: int) -> list[StoredEvent]:
+    return [
+        StoredEvent(seq=last_seq + offset, type=event.type, payload=event.payload)
+        for offset, event in enumerate(events, start=1)
+    ]
+
+
+async def events_after(
+    interview_id: uuid.UUID, after_seq: int, *, limit: int | None = None
+) -> list[StoredEvent]:
+    """Durable events with seq > after_seq, in order (replay, gap repair, transcript)."""
+    query = "SELECT seq, type, payload FROM interview_events WHERE interview = $1 AND seq > $2 ORDER BY seq"
+    args: list[Any] = [interview_id, after_seq]
+    if limit is not None:
+        query += " LIMIT $3"
+        args.append(limit)
+    rows = await _pool().fetch(query, *args)
+    return [
+        StoredEvent(seq=row["seq"], type=row["type"], payload=_decoder_payload.decode(row["payload"]))
+        for row in rows
+    ]
+
+
+def _pool() -> Any:
+    pool = engine().pool
+    if pool is None:
+        raise RuntimeError("the database pool is not started")
+    return pool
+
+
+async def answer_event_by_client_id(interview_id: uuid.UUID, client_id: str) -> StoredEvent | None:
+    rows = await events_by_client_id(interview_id, client_id)
+    return rows[0] if rows else None
+
+
+async def events_by_client_id(interview_id: uuid.UUID, client_id: str) -> list[StoredEvent]:
+    rows = await _pool().fetch(
+        "SELECT seq, type, payload FROM interview_events WHERE interview = $1 AND client_id = $2",
+        interview_id,
+        client_id,
+    )
+    return [
+        StoredEvent(seq=row["seq"], type=row["type"], payload=_decoder_payload.decode(row["payload"]))
+        for row in rows
+    ]

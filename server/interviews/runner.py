@@ -1,0 +1,323 @@
+"""Doing an interview's in-flight work: streaming a question or an evaluation, then recording it.
+
+Exactly one process does this for an interview at a time, holding a short lease in Redis that
+it renews while it works. If that process dies the lease lapses, and the next process that has
+the candidate connected takes the work over: the question is streamed again from offset 0, a
+cut evaluation is redone. What to do is read from the durable engine state, never from memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from redis.asyncio import Redis
+
+from server.core.db import engine
+from server.core.logging import get_logger
+from server.interviews.engine import EngineError, EngineState, InterviewEngine, InterviewPlan
+from server.interviews.events import InterviewGone, LockedInterview, apply_transition
+from server.interviews.live import STREAM_TTL_SECONDS, Header, LiveHub, delta_frame, stream_key
+from server.interviews.notes import list_notes
+from server.llm.chain import ProviderChain
+from server.llm.types import Evaluation, EvaluationRequest, QuestionContext, StreamPiece
+from server.questions.bank import QuestionBank
+
+log = get_logger(__name__)
+
+COALESCE_SECONDS = 0.05  # token pieces are gathered into one delta frame per ~50 ms
+
+
+def lease_key(interview_id: uuid.UUID) -> str:
+    return f"interviewace:interview:{interview_id}:lease"
+
+
+# Renew or release the lease only while it is still ours (compare-and-set in one step).
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+_RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+
+
+class LeaseLost(Exception):
+    """Another process owns this interview's work now; stop without recording anything."""
+
+
+class StreamPublisher:
+    """Gathers streamed pieces and publishes them as delta frames about every 50 ms, keeping the
+    text so far in Redis for sockets that join mid-stream."""
+
+    def __init__(
+        self, hub: LiveHub, redis: Redis, interview_id: uuid.UUID, kind: str, ref: str, index: int
+    ) -> None:
+        self.hub = hub
+        self.redis = redis
+        self.interview_id = interview_id
+        self.kind = kind
+        self.ref = ref
+        self.index = index
+        self.run = ""
+        self.text = ""
+        self.flushed = 0
+        self.provider = ""
+        self.model = ""
+
+    async def restart(self) -> None:
+        self.run = uuid.uuid4().hex[:12]
+        self.text = ""
+        self.flushed = 0
+        await self.redis.hset(  # type: ignore[misc]
+            stream_key(self.interview_id),
+            mapping={"kind": self.kind, "ref": self.ref, "run": self.run, "index": self.index, "text": ""},
+        )
+        await self.redis.expire(stream_key(self.interview_id), STREAM_TTL_SECONDS)
+
+    def add(self, piece: StreamPiece) -> None:
+        self.text += piece.text
+        self.provider, self.model = piece.provider, piece.model
+
+    async def flush(self) -> None:
+        if self.flushed == len(self.text):
+            return
+        pending = self.text[self.flushed :]
+        offset = self.flushed
+        self.flushed = len(self.text)
+        await self.redis.hset(stream_key(self.interview_id), "text", self.text)  # type: ignore[misc]
+        self.hub.publish(
+            self.interview_id,
+            Header(k="delta", ref=self.ref, run=self.run, offset=offset, kind=self.kind, index=self.index),
+            delta_frame(self.kind, self.ref, self.index, offset, pending, self.run),
+        )
+
+    async def consume(self, pieces: AsyncIterator[Any]) -> Any:
+        """Publish every StreamPiece from `pieces`; return the first thing that is not a piece
+        (the final Evaluation of an evaluation stream), if any."""
+        await self.restart()
+        final: Any = None
+        stop = asyncio.Event()
+
+        async def flush_periodically() -> None:
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), COALESCE_SECONDS)
+                await self.flush()
+
+        flusher = asyncio.create_task(flush_periodically())
+        try:
+            async for item in pieces:
+                if not isinstance(item, StreamPiece):
+                    final = item
+                    continue
+                if item.restart:
+                    await self.flush()
+                    await self.restart()
+                self.add(item)
+        finally:
+            stop.set()
+            await flusher
+        await self.flush()
+        return final
+
+    async def clear(self) -> None:
+        current = await self.redis.hget(stream_key(self.interview_id), "run")  # type: ignore[misc]
+        if current is not None and current.decode() == self.run:
+            await self.redis.delete(stream_key(self.interview_id))
+
+
+class InterviewRunner:
+    """One per process: starts and supervises the work of the interviews it holds leases for."""
+
+    def __init__(
+        self, hub: LiveHub, redis: Redis, chain: ProviderChain, bank: QuestionBank, *, lease_seconds: float
+    ) -> None:
+        self.lease_ms = int(lease_seconds * 1000)
+        self.hub = hub
+        self.redis = redis
+        self.chain = chain
+        self.bank = bank
+        self.tasks: dict[uuid.UUID, asyncio.Task[None]] = {}
+        self._renew = redis.register_script(_RENEW)
+        self._release = redis.register_script(_RELEASE)
+
+    async def ensure_progress(self, interview_id: uuid.UUID) -> None:
+        """Start this interview's pending work here unless another live process already owns it."""
+        running = self.tasks.get(interview_id)
+        if running is not None and not running.done():
+            return
+        row = await engine().pool.fetchrow(
+            "SELECT state FROM interviews WHERE id = $1 AND deleted_at IS NULL", interview_id
+        )
+        if row is None:
+            return
+        state = msgspec.json.decode(row["state"], type=EngineState)
+        if state.phase not in ("asking", "evaluating"):
+            return
+        token = f"{self.hub.process_id}:{uuid.uuid4().hex}"
+        if not await self.redis.set(lease_key(interview_id), token, nx=True, px=self.lease_ms):
+            return
+        task = asyncio.create_task(self._work(interview_id, token))
+        self.tasks[interview_id] = task
+        task.add_done_callback(
+            lambda _: self.tasks.pop(interview_id, None) if self.tasks.get(interview_id) is task else None
+        )
+
+    async def close(self) -> None:
+        for task in list(self.tasks.values()):
+            task.cancel()
+        for task in list(self.tasks.values()):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def _work(self, interview_id: uuid.UUID, token: str) -> None:
+        lost = asyncio.Event()
+
+        async def keep_lease() -> None:
+            while True:
+                await asyncio.sleep(self.lease_ms / 3000)
+                renewed = await self._renew(keys=[lease_key(interview_id)], args=[token, self.lease_ms])
+                if not renewed:
+                    lost.set()
+                    return
+
+        renewer = asyncio.create_task(keep_lease())
+        try:
+            while not lost.is_set():
+                if not await self._step(interview_id, lost):
+                    break
+        except (LeaseLost, InterviewGone):
+            pass
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("interview_work_failed", interview_id=str(interview_id))
+        finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await renewer
+            with contextlib.suppress(Exception):
+                await self._release(keys=[lease_key(interview_id)], args=[token])
+
+    async def _step(self, interview_id: uuid.UUID, lost: asyncio.Event) -> bool:
+        """Do the next piece of pending work; False when nothing is left to do."""
+        row = await engine().pool.fetchrow(
+            "SELECT plan, state FROM interviews WHERE id = $1 AND deleted_at IS NULL", interview_id
+        )
+        if row is None:
+            return False
+        plan = msgspec.json.decode(row["plan"], type=InterviewPlan)
+        state = msgspec.json.decode(row["state"], type=EngineState)
+        interview_engine = InterviewEngine(plan, self.bank)
+        if state.phase == "asking":
+            await self._ask(interview_id, plan, state, interview_engine, lost)
+            return True
+        if state.phase == "evaluating":
+            await self._evaluate(interview_id, plan, state, interview_engine, lost)
+            return True
+        return False
+
+    async def _ask(
+        self,
+        interview_id: uuid.UUID,
+        plan: InterviewPlan,
+        state: EngineState,
+        interview_engine: InterviewEngine,
+        lost: asyncio.Event,
+    ) -> None:
+        asked = state.current_question
+        assert asked is not None
+        brief = self.bank.get(asked.bank_id).to_brief()
+        parent = state.question(asked.parent_question_id) if asked.parent_question_id else None
+        parent_answer = state.answer_for(parent.question_id) if parent else None
+        context = QuestionContext(
+            brief=brief,
+            kind=asked.kind,
+            index=asked.index,
+            total=plan.question_count,
+            language=plan.language,
+            company_style=plan.company_style,
+            resume=plan.resume,
+            job_description=plan.job_description,
+            focus_skill=asked.focus_skill,
+            previous_question=parent.text if parent else None,
+            previous_answer=parent_answer.text if parent_answer else None,
+            missed_points=list(asked.missed_points),
+        )
+        publisher = StreamPublisher(
+            self.hub, self.redis, interview_id, "question", str(asked.question_id), asked.index
+        )
+        await publisher.consume(self.chain.stream_question(context))
+        if lost.is_set():
+            raise LeaseLost
+        text = publisher.text
+        provider = publisher.provider or "offline"
+
+        def decide(locked: LockedInterview) -> Any:
+            return interview_engine.record_question(
+                locked.state,
+                question_id=asked.question_id,
+                text=text,
+                provider=provider,  # type: ignore[arg-type]
+            )
+
+        await self._commit(interview_id, decide)
+        await publisher.clear()
+
+    async def _evaluate(
+        self,
+        interview_id: uuid.UUID,
+        plan: InterviewPlan,
+        state: EngineState,
+        interview_engine: InterviewEngine,
+        lost: asyncio.Event,
+    ) -> None:
+        answer = state.pending_answer
+        assert answer is not None
+        asked = state.question(answer.question_id)
+        assert asked is not None
+        assert asked.text is not None
+        request = EvaluationRequest(
+            brief=self.bank.get(asked.bank_id).to_brief(),
+            question_text=asked.text,
+            answer=answer.text,
+            kind=asked.kind,
+            language=plan.language,
+        )
+        publisher = StreamPublisher(
+            self.hub, self.redis, interview_id, "evaluation", str(answer.answer_id), asked.index
+        )
+        final = await publisher.consume(self.chain.stream_evaluation(request))
+        if lost.is_set():
+            raise LeaseLost
+        if not isinstance(final, Evaluation):
+            raise RuntimeError("the evaluation stream ended without an evaluation")
+        # What clients saw streamed is the feedback of record, so deltas always add up to it.
+        evaluation = msgspec.structs.replace(final, feedback=publisher.text)
+        notes = await list_notes(interview_id)
+
+        def decide(locked: LockedInterview) -> Any:
+            return interview_engine.record_evaluation(
+                locked.state,
+                answer_id=answer.answer_id,
+                evaluation=evaluation,
+                now=datetime.now(UTC),
+                notes=notes,
+            )
+
+        await self._commit(interview_id, decide)
+        await publisher.clear()
+
+    async def _commit(self, interview_id: uuid.UUID, decide: Any) -> None:
+        try:
+            _, events = await apply_transition(interview_id, decide)
+        except EngineError as exc:
+            # The state moved on without us (the interview was ended, or another process already
+            # recorded this step): nothing to record.
+            log.info("interview_step_superseded", interview_id=str(interview_id), code=exc.code)
+            raise LeaseLost from exc
+        self.hub.publish_events(interview_id, events)

@@ -1,0 +1,1 @@
+"""Outgoing mail: a MailSender (SMTP, or a development outbox) and the `mail.send` actor."""
