@@ -59,7 +59,6 @@ def _init_sentry(settings: Settings) -> None:
         environment=settings.environment,
         release=settings.release or f"interviewace@{__version__}",
         traces_sample_rate=settings.sentry_traces_sample_rate,
-        send_default_pii=False,
         integrations=[LitestarIntegration()],
     )
 
@@ -156,7 +155,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             path="/schema",
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
-        state=State({"settings": settings, "redis": redis}),
+        state=State({"settings": settings, "redis": redis, "llm": llm, "live": live}),
         debug=settings.debug,
     )
     # Litestar's structlog plugin installs its own stdlib handlers; ours (redaction, one format

@@ -34,6 +34,7 @@ log = get_logger(__name__)
 
 Role = Literal["candidate", "observer"]
 
+REVOCATION_LISTENER_TASK = "interviewace-revocation-listener"  # one per process, for its lifetime
 QUEUE_LIMIT = 512  # frames waiting for one socket before it counts as too slow (1013)
 STREAM_TTL_SECONDS = 600
 PRESENCE_TTL_SECONDS = 30
@@ -397,7 +398,9 @@ class LiveHub:
         if self._revocations is not None:
             return
         self._revocations = await self.channels.subscribe(REVOCATIONS_CHANNEL)
-        self._revocation_task = asyncio.create_task(self._listen_revocations(self._revocations))
+        self._revocation_task = asyncio.create_task(
+            self._listen_revocations(self._revocations), name=REVOCATION_LISTENER_TASK
+        )
 
     async def _listen_revocations(self, subscriber: Subscriber) -> None:
         async for data in subscriber.iter_events():

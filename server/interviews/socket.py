@@ -176,9 +176,9 @@ class Connection:
             await self._serve()
         except CloseSocket as close:
             await self._close(close.code, close.reason)
-        except WebSocketDisconnect:
-            pass
-        except (RedisError, OSError) as exc:
+        except (WebSocketDisconnect, OSError):
+            pass  # the client went away (uvicorn raises an OSError when sending to a closed socket)
+        except RedisError as exc:
             # Redis (or the network to it) failed under this socket: the client should reconnect
             # and resume from the database, as after a restart.
             log.warning(

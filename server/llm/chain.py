@@ -373,6 +373,21 @@ class ProviderChain:
             breaker=slot.breaker.state,
         )
 
+    async def _back_off_or_fail(
+        self, slot: _Slot, permit: BreakerPermit, task: str, exc: Exception, attempt: int, deadline: float
+    ) -> None:
+        """Before anything was emitted: wait before retrying the same provider, or record the
+        failure and raise so that the next provider takes over."""
+        failure = _describe(exc)
+        delay = self._retry_delay(failure, attempt, deadline)
+        if delay is None:
+            self._failed(slot, permit, task, failure, emitted=False)
+            raise _ProviderFailed(failure.summary, emitted=False) from exc
+        logger.info(
+            "llm_retrying", provider=slot.name, task=task, error=failure.summary, delay=round(delay, 2)
+        )
+        await self._sleep(delay)
+
     def _retry_delay(self, failure: _Failure, attempt: int, deadline: float) -> float | None:
         if not failure.retryable or attempt >= self._max_retries:
             return None
@@ -436,20 +451,8 @@ class ProviderChain:
                 except Exception as exc:
                     if iterator is not None:
                         await _close_iterator(iterator)
-                    failure = _describe(exc)
-                    delay = self._retry_delay(failure, attempt, deadline)
-                    if delay is None:
-                        self._failed(slot, permit, task, failure, emitted=False)
-                        raise _ProviderFailed(failure.summary, emitted=False) from exc
-                    logger.info(
-                        "llm_retrying",
-                        provider=slot.name,
-                        task=task,
-                        error=failure.summary,
-                        delay=round(delay, 2),
-                    )
+                    await self._back_off_or_fail(slot, permit, task, exc, attempt, deadline)
                     attempt += 1
-                    await self._sleep(delay)
                     continue
                 break
             try:
@@ -486,20 +489,8 @@ class ProviderChain:
                             provider=slot.name,
                             retryable=False,
                         )
-                    failure = _describe(exc)
-                    delay = self._retry_delay(failure, attempt, deadline)
-                    if delay is None:
-                        self._failed(slot, permit, task, failure, emitted=False)
-                        raise _ProviderFailed(failure.summary, emitted=False) from exc
-                    logger.info(
-                        "llm_retrying",
-                        provider=slot.name,
-                        task=task,
-                        error=failure.summary,
-                        delay=round(delay, 2),
-                    )
+                    await self._back_off_or_fail(slot, permit, task, exc, attempt, deadline)
                     attempt += 1
-                    await self._sleep(delay)
                     continue
                 self._succeeded(slot, permit)
                 return result
