@@ -23,6 +23,10 @@ _settings = get_settings()
 configure_logging(json_logs=_settings.json_logs, level=_settings.log_level)
 
 for module in TASK_MODULES:
-    importlib.import_module(module)
+    imported = importlib.import_module(module)
+    # Runs before Dramatiq starts its worker threads: the place for process-wide set-up.
+    prepare = getattr(imported, "prepare_worker_process", None)
+    if prepare is not None:
+        prepare()
 
 __all__ = ["broker"]

@@ -38,7 +38,7 @@ from server.core.logging import get_logger
 from server.core.settings import Settings, get_settings
 from server.llm.chain import ChainExhausted, ProviderChain, build_chain
 from server.llm.model_backed import EmptyInputError
-from server.resumes.extraction import ExtractionError, extract_text_async
+from server.resumes.extraction import ExtractionError, extract_text_async, start_extraction_server
 from server.resumes.sniff import CONTENT_TYPES, ResumeKind
 from server.resumes.tables import Resume
 from server.storage import Storage, StorageError, StoredObjectNotFound, build_storage
@@ -363,3 +363,8 @@ async def purge_deleted_files() -> None:
     await purge_expired_files(
         _worker_resources().storage, retention=timedelta(days=settings.resume_retention_days)
     )
+
+
+def prepare_worker_process() -> None:
+    """Start the extraction forkserver before the worker's threads exist (see extraction.py)."""
+    start_extraction_server()
