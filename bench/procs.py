@@ -36,6 +36,7 @@ class ProcessInfo:
     cpu_ticks: int
     rss_kib: int
     cmdline: str
+    children_ticks: int = 0  # CPU of children this process has reaped (cutime + cstime)
 
 
 def read_process(pid: int) -> ProcessInfo | None:
@@ -52,6 +53,7 @@ def read_process(pid: int) -> ProcessInfo | None:
         cpu_ticks=int(fields[11]) + int(fields[12]),
         rss_kib=int(fields[21]) * PAGE_KIB,
         cmdline=raw_cmdline.replace(b"\0", b" ").decode(errors="replace").strip(),
+        children_ticks=int(fields[13]) + int(fields[14]),
     )
 
 
@@ -183,7 +185,9 @@ class LoadSampler:
         self._interval = interval
         self._task: asyncio.Task[None] | None = None
         self._role_ticks: dict[str, int] = {}
-        self._last_ticks: dict[int, int] = {}
+        # pid -> (own ticks, reaped children's ticks, role, ppid) at the last sample / the first one
+        self._last: dict[int, tuple[int, int, str, int]] = {}
+        self._first: dict[int, tuple[int, int]] = {}
         self._peak_rss: dict[str, int] = {}
         self._loadavg_samples: list[float] = []
         self._started = 0.0
@@ -208,11 +212,23 @@ class LoadSampler:
         rss: dict[str, int] = {}
         for pid, role in roles.items():
             info = table[pid]
-            previous = self._last_ticks.get(pid)
+            previous = self._last.get(pid)
             if previous is not None:
-                self._role_ticks[role] = self._role_ticks.get(role, 0) + max(0, info.cpu_ticks - previous)
-            self._last_ticks[pid] = info.cpu_ticks
+                delta = (info.cpu_ticks - previous[0]) + (info.children_ticks - previous[1])
+                self._role_ticks[role] = self._role_ticks.get(role, 0) + max(0, delta)
+            else:
+                self._first[pid] = (info.cpu_ticks, info.children_ticks)
+            self._last[pid] = (info.cpu_ticks, info.children_ticks, role, info.ppid)
             rss[role] = rss.get(role, 0) + info.rss_kib
+        # Short-lived processes (parser children) often live and die between two samples: their
+        # CPU shows up in their parent's reaped-children ticks, counted above. A process we did
+        # see will be counted there too once reaped, so what we counted of it is taken back out.
+        for pid in [pid for pid in self._last if pid not in roles]:
+            own, reaped, role, ppid = self._last.pop(pid)
+            first_own, first_reaped = self._first.pop(pid, (own, reaped))
+            if ppid in roles:
+                watched = (own - first_own) + (reaped - first_reaped)
+                self._role_ticks[role] = self._role_ticks.get(role, 0) - watched
         for role, kib in rss.items():
             self._peak_rss[role] = max(self._peak_rss.get(role, 0), kib)
         self._loadavg_samples.append(load_average()[0])

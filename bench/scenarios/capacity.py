@@ -198,10 +198,15 @@ def chart(params: dict[str, Any], runs: list[dict[str, Any]], path: Path) -> Non
     figure, axis = plt.subplots(figsize=(8, 4.5))
     for number, run in enumerate(good, start=1):
         xs = [lv["interviews"] for lv in run["levels"]]
+        color = f"C{number - 1}"
         for key, style in (("p99_ms", "o-"), ("p50_ms", "^:")):
             ys = [dig(lv, "latency", key) for lv in run["levels"]]
             axis.plot(
-                xs, [y if y is not None else float("nan") for y in ys], style, label=f"run {number} {key[:3]}"
+                xs,
+                [y if y is not None else float("nan") for y in ys],
+                style,
+                color=color,
+                label=f"run {number} {key[:3]}",
             )
     axis.axhline(TARGET_P99_MS, color="red", linestyle=":", linewidth=1, label="target p99 250 ms")
     axis.axvline(

@@ -49,17 +49,22 @@ STORE_NAMESPACE = "interviewace:stores"
 
 
 def _init_sentry(settings: Settings) -> None:
+    """Sentry at the ASGI layer (see `create_asgi_app`), never through its Litestar integration:
+    that integration wraps every route and parses the whole request body before the handler
+    runs, which consumes streamed uploads (the handler then waits for a body that is gone) and
+    buffers bodies of any size, defeating the upload cap. Unhandled errors still reach Sentry:
+    the 500 handler logs them at error level and Sentry's logging integration reports those."""
     if not settings.sentry_dsn:
         return
     import sentry_sdk
-    from sentry_sdk.integrations.litestar import LitestarIntegration
 
     sentry_sdk.init(
         dsn=settings.sentry_dsn,
         environment=settings.environment,
         release=settings.release or f"interviewace@{__version__}",
         traces_sample_rate=settings.sentry_traces_sample_rate,
-        integrations=[LitestarIntegration()],
+        # No automatic patching of installed libraries (Litestar, httpx, asyncpg, redis...).
+        auto_enabling_integrations=False,
     )
 
 
@@ -170,6 +175,11 @@ def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
     request id and security headers and is logged once."""
     settings = settings or get_settings()
     app = create_app(settings)
-    wrapped = RequestContextMiddleware(app, hsts=settings.is_production)
+    inner: ASGIApp = app
+    if settings.sentry_dsn:
+        from sentry_sdk.integrations.asgi import SentryAsgiMiddleware
+
+        inner = SentryAsgiMiddleware(app)
+    wrapped = RequestContextMiddleware(inner, hsts=settings.is_production)
     wrapped.litestar = app  # type: ignore[attr-defined]
     return wrapped

@@ -5,27 +5,70 @@ from __future__ import annotations
 import io
 import json
 import logging
+import subprocess
+import sys
 
 import httpx
-import sentry_sdk
 
 from server.core.logging import configure_logging, get_logger
-from tests.conftest import make_settings
+
+SENTRY_PROBE = """
+import json
+import sentry_sdk
+from sentry_sdk.integrations.asgi import SentryAsgiMiddleware
+from sentry_sdk.integrations.litestar import LitestarIntegration
+from server.core.app import create_asgi_app
+from server.core.settings import load_settings
+
+without = create_asgi_app(load_settings(dotenv_path=None))
+inactive = not sentry_sdk.get_client().is_active()
+app = create_asgi_app(load_settings({**__import__("os").environ, "SENTRY_DSN": "http://public@127.0.0.1:9/1",
+                                     "RELEASE": "test-release"}, dotenv_path=None))
+client = sentry_sdk.get_client()
+print(json.dumps({
+    "inactive_without_dsn": inactive,
+    "active": client.is_active(),
+    "environment": client.options["environment"],
+    "release": client.options["release"],
+    "asgi_middleware": isinstance(app.app, SentryAsgiMiddleware),
+    "litestar_integration": client.get_integration(LitestarIntegration) is not None,
+}))
+"""
 
 
 def test_sentry_is_initialised_only_with_a_dsn() -> None:
-    from server.core.app import create_app
+    # In a subprocess: initialising the SDK patches libraries for the rest of a process.
+    result = subprocess.run(
+        [sys.executable, "-c", SENTRY_PROBE], capture_output=True, text=True, timeout=60, check=True
+    )
+    probe = json.loads(result.stdout.strip().splitlines()[-1])
+    assert probe == {
+        "inactive_without_dsn": True,
+        "active": True,
+        "environment": "test",
+        "release": "test-release",
+        "asgi_middleware": True,
+        # Its Litestar integration would read every request body before the handler.
+        "litestar_integration": False,
+    }
 
-    create_app(make_settings())
-    assert not sentry_sdk.get_client().is_active()
-    create_app(make_settings(sentry_dsn="http://public@127.0.0.1:9/1", release="test-release"))
+
+async def test_streamed_uploads_work_with_sentry_enabled(database: None, user_factory) -> None:  # type: ignore[no-untyped-def]
+    from tests.interviews.test_failover import AppProcess
+    from tests.resumes.factory import BACKEND_ENGINEER, resume_pdf
+
+    app = AppProcess(sentry_dsn="http://public@127.0.0.1:9/1")
     try:
-        client = sentry_sdk.get_client()
-        assert client.is_active()
-        assert client.options["environment"] == "test"
-        assert client.options["release"] == "test-release"
+        user = await user_factory()
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{app.port}", timeout=20) as http:
+            response = await http.post(
+                "/api/v1/resumes",
+                files={"file": ("cv.pdf", resume_pdf(BACKEND_ENGINEER), "application/pdf")},
+                headers=user.headers,
+            )
+        assert response.status_code == 202, response.text
     finally:
-        sentry_sdk.init()  # an inactive client again for the rest of the suite
+        app.stop()
 
 
 def test_json_logs_are_one_object_per_line_with_secrets_redacted() -> None:
