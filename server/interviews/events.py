@@ -155,17 +155,12 @@ def _pool() -> Any:
 
 
 async def answer_event_by_client_id(interview_id: uuid.UUID, client_id: str) -> StoredEvent | None:
-    rows = await events_by_client_id(interview_id, client_id)
-    return rows[0] if rows else None
-
-
-async def events_by_client_id(interview_id: uuid.UUID, client_id: str) -> list[StoredEvent]:
-    rows = await _pool().fetch(
+    """The stored `answer` event with this client_id (answers are the only events carrying one)."""
+    row = await _pool().fetchrow(
         "SELECT seq, type, payload FROM interview_events WHERE interview = $1 AND client_id = $2",
         interview_id,
         client_id,
     )
-    return [
-        StoredEvent(seq=row["seq"], type=row["type"], payload=_decoder_payload.decode(row["payload"]))
-        for row in rows
-    ]
+    if row is None:
+        return None
+    return StoredEvent(seq=row["seq"], type=row["type"], payload=_decoder_payload.decode(row["payload"]))

@@ -150,6 +150,10 @@ class InterviewRunner:
         running = self.tasks.get(interview_id)
         if running is not None and not running.done():
             return
+        # Called every second for every candidate socket: while another process holds the work,
+        # one Redis EXISTS answers instead of a database read.
+        if await self.redis.exists(lease_key(interview_id)):
+            return
         row = await engine().pool.fetchrow(
             "SELECT state FROM interviews WHERE id = $1 AND deleted_at IS NULL", interview_id
         )
@@ -191,7 +195,7 @@ class InterviewRunner:
                 if not await self._step(interview_id, lost):
                     break
         except (LeaseLost, InterviewGone):
-            pass
+            pass  # someone else owns the work now, or the interview is gone: nothing to record
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -81,10 +81,6 @@ class Transcript(msgspec.Struct):
     items: list[dict[str, Any]]
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
-
-
 def interview_out(row: Any) -> InterviewOut:
     state = msgspec.json.decode(row["state"])
     return InterviewOut(

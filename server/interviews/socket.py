@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import time
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import asyncpg
@@ -63,7 +64,7 @@ class Hello(msgspec.Struct, tag="hello"):
 
 
 class Start(msgspec.Struct, tag="start"):
-    pass
+    """No fields: the frame's type is the whole command."""
 
 
 class AnswerFrame(msgspec.Struct, tag="answer"):
@@ -73,7 +74,7 @@ class AnswerFrame(msgspec.Struct, tag="answer"):
 
 
 class End(msgspec.Struct, tag="end"):
-    pass
+    """No fields: the frame's type is the whole command."""
 
 
 class Ping(msgspec.Struct, tag="ping"):
@@ -316,7 +317,7 @@ class Connection:
             if invitation.interview_id != interview_id:
                 raise CloseSocket(4403, "the invitation is for another interview")
             role, invitation_id = "observer", invitation.id
-            self.invitation_expires = time.time() + (invitation.expires_at.timestamp() - time.time())
+            self.invitation_expires = invitation.expires_at.timestamp()
         else:
             try:
                 self.user = await authenticate_token(
@@ -547,9 +548,7 @@ class Connection:
         return True
 
 
-def _now() -> Any:
-    from datetime import UTC, datetime
-
+def _now() -> datetime:
     return datetime.now(UTC)
 
 

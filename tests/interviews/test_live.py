@@ -224,6 +224,24 @@ async def test_duplicate_client_id_is_recorded_once(
         ("[1, 2]", "bad_frame"),
         ('{"no_type": true}', "bad_frame"),
         ('{"type": "hello", "token": "again"}', "bad_frame"),
+        (
+            json.dumps(
+                {
+                    "type": "answer",
+                    "client_id": "c",
+                    "question_id": str(uuid.UUID(int=1)),
+                    "text": "x" * 10_001,
+                }
+            ),
+            "bad_frame",
+        ),
+        (json.dumps({"type": "note", "client_id": "n", "text": "y" * 2_001}), "bad_frame"),
+        (
+            json.dumps(
+                {"type": "answer", "client_id": "c" * 65, "question_id": str(uuid.UUID(int=1)), "text": "hi"}
+            ),
+            "bad_frame",
+        ),
         ('{"type": "note", "client_id": "n", "text": "hi"}', "forbidden"),
     ],
 )
