@@ -16,6 +16,7 @@ log = get_logger(__name__)
 
 # Any constant works; it only has to be the same for every process that migrates this database.
 MIGRATION_LOCK_KEY = 0x1A7E_0001
+POOL_CLOSE_GRACE_SECONDS = 5.0
 
 
 def engine() -> Any:
@@ -51,8 +52,15 @@ async def close_pool() -> None:
     global _pool_users
     _pool_users = max(0, _pool_users - 1)
     db = engine()
-    if _pool_users == 0 and getattr(db, "pool", None) is not None:
-        await db.close_connection_pool()
+    pool = getattr(db, "pool", None)
+    if _pool_users == 0 and pool is not None:
+        # asyncpg waits without limit for connections still in use; a shutdown must end.
+        try:
+            await asyncio.wait_for(pool.close(), POOL_CLOSE_GRACE_SECONDS)
+        except TimeoutError:
+            log.warning("database_pool_close_timed_out", grace_seconds=POOL_CLOSE_GRACE_SECONDS)
+            pool.terminate()
+        db.pool = None
 
 
 async def migrate_forwards(database_url: str) -> None:
