@@ -63,7 +63,9 @@ class RequestContextMiddleware:
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         if scope["type"] == ScopeType.WEBSOCKET:
-            await self.app(scope, receive, self._websocket_send(send, request_id))
+            # Not wrapped: every frame of a live interview would pass through here. The socket
+            # handler puts the request id on its handshake response itself.
+            await self.app(scope, receive, send)
             return
 
         started = time.perf_counter()
@@ -99,17 +101,6 @@ class RequestContextMiddleware:
                 client=_client(scope),
             )
             structlog.contextvars.clear_contextvars()
-
-    @staticmethod
-    def _websocket_send(send: Send, request_id: str) -> Send:
-        async def send_with_request_id(message: Message) -> None:
-            if message["type"] == "websocket.accept":
-                headers = list(message.get("headers") or [])
-                headers.append((b"x-request-id", request_id.encode("latin-1")))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        return send_with_request_id
 
 
 def _client(scope: Scope) -> Any:

@@ -13,7 +13,8 @@ database instead of waiting on a stream that lost messages.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any, TypeAlias
 
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.redis import RedisChannelsPubSubBackend
@@ -30,12 +31,49 @@ PUBLISH_ATTEMPTS = 3
 PUBLISH_BATCH = 256
 MAX_RECONNECT_DELAY_SECONDS = 2.0
 
+RedisCommand: TypeAlias = tuple[Any, ...]  # ("HSET", key, field, value), as for execute_command
+Listener: TypeAlias = Callable[[bytes], None]
+
 
 class ResilientChannelsPlugin(ChannelsPlugin):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.outages = 0
         self._outage_listeners: list[Callable[[], None]] = []
+        self._listeners: dict[str, list[Listener]] = {}
+
+    # ---- listeners: messages handed over synchronously by the receiving task ---------------------
+    # A `Subscriber` queues each message for a task of its own to pick up; for a consumer that only
+    # sorts messages into other bounded queues (the live hub) that extra hop per message is pure
+    # cost. A channel is used either through listeners or through subscribers, never both.
+
+    async def listen(self, channel: str, listener: Listener) -> None:
+        listeners = self._listeners.setdefault(channel, [])
+        listeners.append(listener)
+        if len(listeners) == 1:
+            await self._backend.subscribe([channel])
+
+    async def stop_listening(self, channel: str, listener: Listener) -> None:
+        listeners = self._listeners.get(channel)
+        if not listeners or listener not in listeners:
+            return
+        listeners.remove(listener)
+        if not listeners:
+            del self._listeners[channel]
+            await self._backend.unsubscribe([channel])
+
+    def publish_after(self, commands: Sequence[RedisCommand], data: bytes | None, channel: str) -> None:
+        """Queue Redis `commands` and then the message (if any), on the same ordered path as
+        `publish`: a subscriber that gets the message can already see what the commands wrote,
+        and no round trip is awaited by the caller."""
+        if not commands and data is not None:
+            self.publish(data, channel)
+            return
+        if self._pub_queue is None:
+            raise RuntimeError("the channels plugin is not started")
+        # The queue's items are (data, channels) for plain publishes; a third element carries
+        # the commands to run first, and data None means commands only.
+        self._pub_queue.put_nowait((data, [channel], tuple(commands)))  # type: ignore[arg-type]
 
     def on_outage(self, listener: Callable[[], None]) -> None:
         self._outage_listeners.append(listener)
@@ -57,15 +95,20 @@ class ResilientChannelsPlugin(ChannelsPlugin):
                 for _ in batch:
                     self._pub_queue.task_done()
 
-    async def _publish_with_retry(self, batch: list[tuple[bytes, list[str]]]) -> None:
-        """One pipelined round trip of plain PUBLISH commands, in queue order (what the backend's
-        Lua script does per message, without a round trip per message)."""
+    async def _publish_with_retry(self, batch: list[tuple[Any, ...]]) -> None:
+        """One pipelined round trip of plain PUBLISH commands (and the commands queued with them),
+        in queue order: what the backend's Lua script does per message, without a round trip per
+        message. Retried as a whole: the queued commands are idempotent writes."""
         redis: Redis = self._backend._redis  # type: ignore[attr-defined]
         for attempt in range(1, PUBLISH_ATTEMPTS + 1):
             try:
                 async with redis.pipeline(transaction=False) as pipe:
-                    for data, channels in batch:
-                        for channel in dict.fromkeys(channels):
+                    for item in batch:
+                        if len(item) == 3:
+                            for command in item[2]:
+                                pipe.execute_command(*command)
+                        data, channels = item[0], item[1]
+                        for channel in dict.fromkeys(channels) if data is not None else ():
                             pipe.publish(channel, data)
                     await pipe.execute()
                 return
@@ -81,10 +124,15 @@ class ResilientChannelsPlugin(ChannelsPlugin):
         delay = 0.1
         while True:
             try:
-                async for channel, payload in self._backend.stream_events():
+                async for channel, payload in self._receive():
                     delay = 0.1
-                    for subscriber in self._channels.get(channel, []):
+                    for subscriber in self._channels.get(channel, ()):
                         subscriber.put_nowait(payload)
+                    for listener in self._listeners.get(channel, ()):
+                        try:
+                            listener(payload)
+                        except Exception:
+                            log.exception("channel_listener_failed", channel=channel)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -93,6 +141,18 @@ class ResilientChannelsPlugin(ChannelsPlugin):
                 self._report_outage(exc)
                 await asyncio.sleep(delay)
                 delay = min(MAX_RECONNECT_DELAY_SECONDS, delay * 2)
+
+    async def _receive(self) -> AsyncIterator[tuple[str, bytes]]:
+        """The backend's `stream_events` without its per-message check against every subscribed
+        channel (a set difference as large as the number of live interviews, for each message):
+        messages of a channel no longer subscribed here find no subscriber or listener anyway."""
+        backend: Any = self._backend
+        pubsub = backend._pub_sub
+        while True:
+            await backend._has_subscribed.wait()
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+            if message is not None and message["type"] == "message":
+                yield message["channel"].decode(), message["data"]
 
 
 def build_channels(redis: Redis) -> ResilientChannelsPlugin:

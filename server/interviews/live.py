@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -27,7 +27,7 @@ from redis.asyncio import Redis
 
 from server.accounts.revocation import REVOCATIONS_CHANNEL
 from server.core.logging import get_logger
-from server.core.pubsub import ResilientChannelsPlugin
+from server.core.pubsub import RedisCommand, ResilientChannelsPlugin
 from server.interviews.events import StoredEvent, events_after
 
 log = get_logger(__name__)
@@ -58,20 +58,25 @@ def candidate_key(interview_id: uuid.UUID) -> str:
 
 # ---- wire format between processes -----------------------------------------------------------
 # `<header json>\n<frame json>`: the header is small and parsed once per process; the frame is
-# serialised once by the publisher and sent as-is to every socket that needs it unchanged.
+# serialised once by the publisher, decoded to text once per process and sent as-is to every
+# socket that needs it unchanged. Everything a socket needs for its bookkeeping is in the header,
+# so no socket ever parses a frame it only forwards.
 
 
 class Header(msgspec.Struct, kw_only=True, omit_defaults=True):
     k: Literal["event", "delta", "presence", "note", "control"]
     seq: int = 0
-    ref: str = ""  # question_id or answer_id of a stream
+    type: str = ""  # events: the event type
+    ref: str = ""  # question_id or answer_id of a stream, or of a question/evaluation event
     run: str = ""
     offset: int = 0
+    length: int = 0  # deltas: characters of text in the frame
     kind: str = ""  # "question" | "evaluation" for deltas
     index: int = 0
     action: str = ""  # control: "replace_candidate" | "drop_observers" | "close_all"
     socket: str = ""
     code: int = 0
+    origin: str = ""  # the publishing process, which has already delivered to its own sockets
 
 
 _header_decoder = msgspec.json.Decoder(Header)
@@ -85,6 +90,20 @@ def pack(header: Header, frame: bytes = b"{}") -> bytes:
 def unpack(data: bytes) -> tuple[Header, bytes]:
     head, _, frame = data.partition(b"\n")
     return _header_decoder.decode(head), frame
+
+
+def event_header(event: StoredEvent) -> Header:
+    ref: Any = ""
+    if event.type == "question":
+        ref = event.payload.get("question_id", "")
+    elif event.type == "evaluation":
+        ref = event.payload.get("answer_id", "")
+    return Header(k="event", seq=event.seq, type=event.type, ref=str(ref))
+
+
+def event_message(event: StoredEvent) -> bytes:
+    """An event as published to an interview channel (also by processes without a hub)."""
+    return pack(event_header(event), event.frame_json())
 
 
 def delta_frame(kind: str, ref: str, index: int, offset: int, text: str, run: str) -> bytes:
@@ -130,7 +149,7 @@ class Participant:
     close_code: int | None = None
     close_reason: str = ""
     closed: asyncio.Event = field(default_factory=asyncio.Event)
-    queue: asyncio.Queue[tuple[Header, bytes] | None] = field(
+    queue: asyncio.Queue[tuple[Header, str] | None] = field(
         default_factory=lambda: asyncio.Queue(maxsize=QUEUE_LIMIT)
     )
     stream_ref: str = ""
@@ -145,7 +164,7 @@ class Participant:
             self.close_reason = reason
         self.closed.set()
 
-    def offer(self, header: Header, frame: bytes) -> None:
+    def offer(self, header: Header, frame: str) -> None:
         if self.close_code is not None:
             return
         if header.k == "note" and self.role != "observer":
@@ -158,7 +177,7 @@ class Participant:
 
     def offer_frame(self, frame: bytes) -> None:
         """A frame for this socket only (pong, error, a re-sent answer), kept in order with the rest."""
-        self.offer(Header(k="presence"), frame)
+        self.offer(Header(k="presence"), frame.decode())
 
     async def write_loop(self) -> None:
         """The only task that sends on this socket after the replay."""
@@ -168,38 +187,42 @@ class Participant:
                 return
             header, frame = item
             if header.k == "event":
-                await self.send_event(header.seq, frame)
+                await self.send_event(header, frame)
             elif header.k == "delta":
                 await self._send_delta(header, frame)
             else:
-                await self.send_text(frame.decode())
+                await self.send_text(frame)
 
-    async def send_event(self, seq: int, frame: bytes) -> None:
-        if seq <= self.last_seq_sent:
+    async def send_event(self, header: Header, frame: str) -> None:
+        if not header.type:
+            header = _header_from_frame(header, frame)
+        if header.seq <= self.last_seq_sent:
             return  # already sent (replay overlapped with live, or a duplicate publish)
-        if seq > self.last_seq_sent + 1:
+        if header.seq > self.last_seq_sent + 1:
             for missing in await events_after(
-                self.interview_id, self.last_seq_sent, limit=seq - self.last_seq_sent - 1
+                self.interview_id, self.last_seq_sent, limit=header.seq - self.last_seq_sent - 1
             ):
-                await self._send_stored(missing)
-        await self.send_text(frame.decode())
-        self._after_event(seq, msgspec.json.decode(frame))
+                await self.send_stored(missing)
+        await self.send_text(frame)
+        self._after_event(header)
 
-    async def _send_stored(self, event: StoredEvent) -> None:
+    async def send_stored(self, event: StoredEvent) -> None:
+        """An event read from the database (replay on join, gap repair)."""
+        if event.seq <= self.last_seq_sent:
+            return
         await self.send_text(event.frame_json().decode())
-        self._after_event(event.seq, event.frame())
+        self._after_event(event_header(event))
 
-    def _after_event(self, seq: int, frame: dict[str, Any]) -> None:
-        self.last_seq_sent = seq
-        kind = frame.get("type")
-        if kind == "question":
-            self.finished_refs.add(str(frame.get("question_id")))
-        elif kind == "evaluation":
-            self.finished_refs.add(str(frame.get("answer_id")))
-        if kind in ("interview.completed", "interview.abandoned"):
+    def _after_event(self, header: Header) -> None:
+        self.last_seq_sent = header.seq
+        if header.type in ("question", "evaluation"):
+            self.finished_refs.add(header.ref)
+        elif header.type in ("interview.completed", "interview.abandoned"):
             self.request_close(1000, "interview over")
 
-    async def _send_delta(self, header: Header, frame: bytes) -> None:
+    async def _send_delta(self, header: Header, frame: str) -> None:
+        if not header.length:
+            header = _header_from_frame(header, frame)
         if header.ref in self.finished_refs:
             return
         same_run = header.ref == self.stream_ref and header.run == self.stream_run
@@ -207,13 +230,14 @@ class Participant:
             self.stream_ref, self.stream_run, self.stream_sent = header.ref, header.run, 0
             same_run = True
         if same_run and header.offset == self.stream_sent:
-            await self.send_text(frame.decode())
-            self.stream_sent += len(msgspec.json.decode(frame)["text"])
+            await self.send_text(frame)
+            self.stream_sent += header.length
             return
         if same_run and header.offset < self.stream_sent:
-            text: str = msgspec.json.decode(frame)["text"]
             overlap = self.stream_sent - header.offset
-            if overlap < len(text):
+            if overlap < header.length:
+                # Rare (a stream re-sent after a snapshot): only here is the frame parsed.
+                text: str = msgspec.json.decode(frame)["text"]
                 rest = text[overlap:]
                 await self.send_text(
                     delta_frame(
@@ -234,6 +258,16 @@ class Participant:
             delta_frame(snapshot.kind, snapshot.ref, snapshot.index, 0, snapshot.text, snapshot.run).decode()
         )
         self.stream_ref, self.stream_run, self.stream_sent = snapshot.ref, snapshot.run, len(snapshot.text)
+
+
+def _header_from_frame(header: Header, frame: str) -> Header:
+    """A message from a process of an earlier release, whose headers lacked the bookkeeping
+    fields: read them from the frame (deploys restart API processes one at a time)."""
+    body = msgspec.json.decode(frame)
+    if header.k == "delta":
+        return msgspec.structs.replace(header, length=len(body.get("text", "")))
+    ref = body.get("question_id") if body.get("type") == "question" else body.get("answer_id")
+    return msgspec.structs.replace(header, type=str(body.get("type", "")), ref=str(ref or ""))
 
 
 async def read_snapshot(redis: Redis, interview_id: uuid.UUID) -> StreamSnapshot | None:
@@ -286,8 +320,8 @@ class Presence(msgspec.Struct, kw_only=True):
 @dataclass(eq=False)
 class Room:
     interview_id: uuid.UUID
-    subscriber: Subscriber
-    task: asyncio.Task[None]
+    channel: str
+    listener: Callable[[bytes], None]
     participants: set[Participant] = field(default_factory=set)
 
 
@@ -319,13 +353,22 @@ class LiveHub:
             await self._ensure_revocation_listener()
             room = self.rooms.get(participant.interview_id)
             if room is None:
-                subscriber = await self.channels.subscribe(interview_channel(participant.interview_id))
+                interview_id = participant.interview_id
                 room = Room(
-                    interview_id=participant.interview_id,
-                    subscriber=subscriber,
-                    task=asyncio.create_task(self._pump(participant.interview_id, subscriber)),
+                    interview_id=interview_id,
+                    channel=interview_channel(interview_id),
+                    listener=lambda data: self._on_message(interview_id, data),
                 )
-                self.rooms[participant.interview_id] = room
+                # In the map before the subscription is confirmed: nothing published from now on
+                # (locally or by another process) can miss this participant.
+                self.rooms[interview_id] = room
+                room.participants.add(participant)
+                try:
+                    await self.channels.listen(room.channel, room.listener)
+                except BaseException:
+                    del self.rooms[interview_id]
+                    raise
+                return
             room.participants.add(participant)
 
     async def detach(self, participant: Participant) -> None:
@@ -336,32 +379,28 @@ class LiveHub:
             room.participants.discard(participant)
             if not room.participants:
                 del self.rooms[participant.interview_id]
-                room.task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await room.task
-                await self.channels.unsubscribe(room.subscriber)
+                await self.channels.stop_listening(room.channel, room.listener)
 
-    async def _pump(self, interview_id: uuid.UUID, subscriber: Subscriber) -> None:
+    def _on_message(self, interview_id: uuid.UUID, data: bytes) -> None:
+        """Called by the channels plugin's receiving task for each message of a room's channel."""
+        room = self.rooms.get(interview_id)
+        if room is None:
+            return
         try:
-            async for data in subscriber.iter_events():
-                header, frame = unpack(data)
-                room = self.rooms.get(interview_id)
-                if room is None:
-                    return
-                if header.k == "control":
-                    self._apply_control(room, header)
-                    continue
-                for participant in list(room.participants):
-                    participant.offer(header, frame)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            # The channel is broken: close this interview's sockets with 1012 so that clients
-            # reconnect and resume from the database rather than wait on a dead subscription.
-            log.exception("interview_channel_failed", interview_id=str(interview_id))
-            room = self.rooms.get(interview_id)
-            for participant in list(room.participants if room else []):
-                participant.request_close(1012, "server restarting")
+            header, frame = unpack(data)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            log.warning("bad_interview_message", interview_id=str(interview_id))
+            return
+        if header.origin != self.process_id:  # our own were delivered when they were published
+            self._deliver(room, header, frame)
+
+    def _deliver(self, room: Room, header: Header, frame: bytes) -> None:
+        if header.k == "control":
+            self._apply_control(room, header)
+            return
+        text = frame.decode()
+        for participant in list(room.participants):
+            participant.offer(header, text)
 
     def _apply_control(self, room: Room, header: Header) -> None:
         """Control messages are hints: one retried after a Redis outage may arrive late, so
@@ -431,13 +470,32 @@ class LiveHub:
 
     # ---- publishing -----------------------------------------------------------------------------
 
-    def publish(self, interview_id: uuid.UUID, header: Header, frame: bytes = b"{}") -> None:
-        # Queued and sent in order by the channels plugin's publisher task.
-        self.channels.publish(pack(header, frame), interview_channel(interview_id))
+    def publish(
+        self,
+        interview_id: uuid.UUID,
+        header: Header,
+        frame: bytes = b"{}",
+        *,
+        after: Sequence[RedisCommand] = (),
+    ) -> None:
+        """Deliver to this process's sockets now and to the other processes through Redis.
+
+        `after` are Redis commands to run just before the message is published, on the same
+        ordered path (the stream snapshot), so that whoever receives the message can already
+        read their effect."""
+        room = self.rooms.get(interview_id)
+        if room is not None:
+            self._deliver(room, header, frame)
+        header.origin = self.process_id
+        self.channels.publish_after(after, pack(header, frame), interview_channel(interview_id))
+
+    def run_in_order(self, interview_id: uuid.UUID, commands: Sequence[RedisCommand]) -> None:
+        """Redis commands queued behind everything this process has published for the interview."""
+        self.channels.publish_after(commands, None, interview_channel(interview_id))
 
     def publish_events(self, interview_id: uuid.UUID, events: list[StoredEvent]) -> None:
         for event in events:
-            self.publish(interview_id, Header(k="event", seq=event.seq), event.frame_json())
+            self.publish(interview_id, event_header(event), event.frame_json())
 
     def publish_control(
         self, interview_id: uuid.UUID, action: str, *, socket: str = "", code: int = 0

@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 
 from server.core.db import engine
 from server.core.logging import get_logger
+from server.core.pubsub import RedisCommand
 from server.interviews.engine import EngineError, EngineState, InterviewEngine, InterviewPlan
 from server.interviews.events import InterviewGone, LockedInterview, apply_transition
 from server.interviews.live import STREAM_TTL_SECONDS, Header, LiveHub, delta_frame, stream_key
@@ -30,7 +31,11 @@ from server.questions.bank import QuestionBank
 
 log = get_logger(__name__)
 
-COALESCE_SECONDS = 0.05  # token pieces are gathered into one delta frame per ~50 ms
+COALESCE_SECONDS = 0.05
+WORKING_PHASES = (
+    "asking",
+    "evaluating",
+)  # the server owes the next move  # token pieces are gathered into one delta frame per ~50 ms
 
 
 def lease_key(interview_id: uuid.UUID) -> str:
@@ -43,6 +48,9 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[
 return 0
 """
 _RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+_CLEAR_SNAPSHOT = (
+    "if redis.call('HGET', KEYS[1], 'run') == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+)
 
 
 class LeaseLost(Exception):
@@ -51,7 +59,10 @@ class LeaseLost(Exception):
 
 class StreamPublisher:
     """Gathers streamed pieces and publishes them as delta frames about every 50 ms, keeping the
-    text so far in Redis for sockets that join mid-stream."""
+    text so far in Redis for sockets that join mid-stream.
+
+    The snapshot is written by the same ordered, pipelined path as the deltas (never awaited
+    here): whoever receives a delta from Redis can already read it in the snapshot."""
 
     def __init__(
         self, hub: LiveHub, redis: Redis, interview_id: uuid.UUID, kind: str, ref: str, index: int
@@ -59,6 +70,7 @@ class StreamPublisher:
         self.hub = hub
         self.redis = redis
         self.interview_id = interview_id
+        self.key = stream_key(interview_id)
         self.kind = kind
         self.ref = ref
         self.index = index
@@ -68,37 +80,60 @@ class StreamPublisher:
         self.provider = ""
         self.model = ""
 
-    async def restart(self) -> None:
+    def restart(self) -> None:
         self.run = uuid.uuid4().hex[:12]
         self.text = ""
         self.flushed = 0
-        await self.redis.hset(  # type: ignore[misc]
-            stream_key(self.interview_id),
-            mapping={"kind": self.kind, "ref": self.ref, "run": self.run, "index": self.index, "text": ""},
-        )
-        await self.redis.expire(stream_key(self.interview_id), STREAM_TTL_SECONDS)
 
     def add(self, piece: StreamPiece) -> None:
         self.text += piece.text
         self.provider, self.model = piece.provider, piece.model
 
-    async def flush(self) -> None:
+    def flush(self) -> None:
         if self.flushed == len(self.text):
             return
         pending = self.text[self.flushed :]
         offset = self.flushed
         self.flushed = len(self.text)
-        await self.redis.hset(stream_key(self.interview_id), "text", self.text)  # type: ignore[misc]
+        snapshot: list[RedisCommand] = [
+            # The whole text each time: a snapshot is always complete on its own, and rewriting
+            # a few KiB costs Redis far less than the round trip it rides on.
+            (
+                "HSET",
+                self.key,
+                "kind",
+                self.kind,
+                "ref",
+                self.ref,
+                "run",
+                self.run,
+                "index",
+                self.index,
+                "text",
+                self.text,
+            ),
+        ]
+        if offset == 0:
+            snapshot.append(("EXPIRE", self.key, STREAM_TTL_SECONDS))
         self.hub.publish(
             self.interview_id,
-            Header(k="delta", ref=self.ref, run=self.run, offset=offset, kind=self.kind, index=self.index),
+            Header(
+                k="delta",
+                ref=self.ref,
+                run=self.run,
+                offset=offset,
+                length=len(pending),
+                kind=self.kind,
+                index=self.index,
+            ),
             delta_frame(self.kind, self.ref, self.index, offset, pending, self.run),
+            after=snapshot,
         )
 
     async def consume(self, pieces: AsyncIterator[Any]) -> Any:
         """Publish every StreamPiece from `pieces`; return the first thing that is not a piece
         (the final Evaluation of an evaluation stream), if any."""
-        await self.restart()
+        self.restart()
         final: Any = None
         stop = asyncio.Event()
 
@@ -106,7 +141,7 @@ class StreamPublisher:
             while not stop.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), COALESCE_SECONDS)
-                await self.flush()
+                self.flush()
 
         flusher = asyncio.create_task(flush_periodically())
         try:
@@ -115,19 +150,19 @@ class StreamPublisher:
                     final = item
                     continue
                 if item.restart:
-                    await self.flush()
-                    await self.restart()
+                    self.flush()
+                    self.restart()
                 self.add(item)
         finally:
             stop.set()
             await flusher
-        await self.flush()
+        self.flush()
         return final
 
-    async def clear(self) -> None:
-        current = await self.redis.hget(stream_key(self.interview_id), "run")  # type: ignore[misc]
-        if current is not None and current.decode() == self.run:
-            await self.redis.delete(stream_key(self.interview_id))
+    def clear(self) -> None:
+        """Drop the snapshot once the stream is recorded (queued after the recorded event), unless
+        a newer run has replaced it."""
+        self.hub.run_in_order(self.interview_id, [("EVAL", _CLEAR_SNAPSHOT, 1, self.key, self.run)])
 
 
 class InterviewRunner:
@@ -145,22 +180,24 @@ class InterviewRunner:
         self._renew = redis.register_script(_RENEW)
         self._release = redis.register_script(_RELEASE)
 
-    async def ensure_progress(self, interview_id: uuid.UUID) -> None:
-        """Start this interview's pending work here unless another live process already owns it."""
+    async def ensure_progress(self, interview_id: uuid.UUID, state: EngineState | None = None) -> None:
+        """Start this interview's pending work here unless another live process already owns it.
+        `state` is the state just committed by the caller, if it has one (saves a read)."""
         running = self.tasks.get(interview_id)
         if running is not None and not running.done():
             return
-        # Called every second for every candidate socket: while another process holds the work,
-        # one Redis EXISTS answers instead of a database read.
+        # Called every few seconds for every candidate socket: while another process holds the
+        # work, one Redis EXISTS answers instead of a database read.
         if await self.redis.exists(lease_key(interview_id)):
             return
-        row = await engine().pool.fetchrow(
-            "SELECT state FROM interviews WHERE id = $1 AND deleted_at IS NULL", interview_id
-        )
-        if row is None:
-            return
-        state = msgspec.json.decode(row["state"], type=EngineState)
-        if state.phase not in ("asking", "evaluating"):
+        if state is None:
+            row = await engine().pool.fetchrow(
+                "SELECT state FROM interviews WHERE id = $1 AND deleted_at IS NULL", interview_id
+            )
+            if row is None:
+                return
+            state = msgspec.json.decode(row["state"], type=EngineState)
+        if state.phase not in WORKING_PHASES:
             return
         token = f"{self.hub.process_id}:{uuid.uuid4().hex}"
         if not await self.redis.set(lease_key(interview_id), token, nx=True, px=self.lease_ms):
@@ -191,9 +228,19 @@ class InterviewRunner:
 
         renewer = asyncio.create_task(keep_lease())
         try:
+            plan, state = await self._load(interview_id)
+            fresh = True
             while not lost.is_set():
-                if not await self._step(interview_id, lost):
-                    break
+                if state.phase not in WORKING_PHASES:
+                    if fresh:
+                        break
+                    # Our own commit says nothing is pending, but the candidate may have answered
+                    # since (their process saw this task still running and left the work to it).
+                    plan, state = await self._load(interview_id)
+                    fresh = True
+                    continue
+                state = await self._step(interview_id, plan, state, lost)
+                fresh = False
         except (LeaseLost, InterviewGone):
             pass  # someone else owns the work now, or the interview is gone: nothing to record
         except asyncio.CancelledError:
@@ -207,23 +254,25 @@ class InterviewRunner:
             with contextlib.suppress(Exception):
                 await self._release(keys=[lease_key(interview_id)], args=[token])
 
-    async def _step(self, interview_id: uuid.UUID, lost: asyncio.Event) -> bool:
-        """Do the next piece of pending work; False when nothing is left to do."""
+    async def _load(self, interview_id: uuid.UUID) -> tuple[InterviewPlan, EngineState]:
         row = await engine().pool.fetchrow(
             "SELECT plan, state FROM interviews WHERE id = $1 AND deleted_at IS NULL", interview_id
         )
         if row is None:
-            return False
-        plan = msgspec.json.decode(row["plan"], type=InterviewPlan)
-        state = msgspec.json.decode(row["state"], type=EngineState)
+            raise InterviewGone(str(interview_id))
+        return (
+            msgspec.json.decode(row["plan"], type=InterviewPlan),
+            msgspec.json.decode(row["state"], type=EngineState),
+        )
+
+    async def _step(
+        self, interview_id: uuid.UUID, plan: InterviewPlan, state: EngineState, lost: asyncio.Event
+    ) -> EngineState:
+        """Do the next piece of pending work; return the state it committed."""
         interview_engine = InterviewEngine(plan, self.bank)
         if state.phase == "asking":
-            await self._ask(interview_id, plan, state, interview_engine, lost)
-            return True
-        if state.phase == "evaluating":
-            await self._evaluate(interview_id, plan, state, interview_engine, lost)
-            return True
-        return False
+            return await self._ask(interview_id, plan, state, interview_engine, lost)
+        return await self._evaluate(interview_id, plan, state, interview_engine, lost)
 
     async def _ask(
         self,
@@ -232,7 +281,7 @@ class InterviewRunner:
         state: EngineState,
         interview_engine: InterviewEngine,
         lost: asyncio.Event,
-    ) -> None:
+    ) -> EngineState:
         asked = state.current_question
         assert asked is not None
         brief = self.bank.get(asked.bank_id).to_brief()
@@ -269,8 +318,9 @@ class InterviewRunner:
                 provider=provider,  # type: ignore[arg-type]
             )
 
-        await self._commit(interview_id, decide)
-        await publisher.clear()
+        committed = await self._commit(interview_id, decide)
+        publisher.clear()
+        return committed
 
     async def _evaluate(
         self,
@@ -279,7 +329,7 @@ class InterviewRunner:
         state: EngineState,
         interview_engine: InterviewEngine,
         lost: asyncio.Event,
-    ) -> None:
+    ) -> EngineState:
         answer = state.pending_answer
         assert answer is not None
         asked = state.question(answer.question_id)
@@ -313,15 +363,17 @@ class InterviewRunner:
                 notes=notes,
             )
 
-        await self._commit(interview_id, decide)
-        await publisher.clear()
+        committed = await self._commit(interview_id, decide)
+        publisher.clear()
+        return committed
 
-    async def _commit(self, interview_id: uuid.UUID, decide: Any) -> None:
+    async def _commit(self, interview_id: uuid.UUID, decide: Any) -> EngineState:
         try:
-            _, events = await apply_transition(interview_id, decide)
+            state, events = await apply_transition(interview_id, decide)
         except EngineError as exc:
             # The state moved on without us (the interview was ended, or another process already
             # recorded this step): nothing to record.
             log.info("interview_step_superseded", interview_id=str(interview_id), code=exc.code)
             raise LeaseLost from exc
         self.hub.publish_events(interview_id, events)
+        return state

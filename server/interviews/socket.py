@@ -22,9 +22,15 @@ from litestar.params import FromPath
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from server.accounts.admin_stats import forget_socket, mark_socket_live
+from server.accounts.admin_stats import (
+    LIVE_SOCKET_TTL_SECONDS,
+    LIVE_SOCKETS_KEY,
+    forget_socket,
+    mark_socket_live,
+)
 from server.accounts.auth import AuthUser, InvalidToken, authenticate_token, is_session_valid
 from server.core.logging import get_logger
+from server.core.middleware import REQUEST_ID_HEADER
 from server.core.pubsub import ResilientChannelsPlugin
 from server.core.settings import Settings
 from server.interviews.engine import EngineError, InterviewEngine
@@ -35,10 +41,18 @@ from server.interviews.events import (
     apply_transition,
     events_after,
 )
-from server.interviews.live import Header, LiveHub, Participant, Role, candidate_key
+from server.interviews.live import (
+    PRESENCE_TTL_SECONDS,
+    Header,
+    LiveHub,
+    Participant,
+    Role,
+    candidate_key,
+    presence_key,
+)
 from server.interviews.notes import add_note, list_notes
 from server.interviews.observers import find_invitation, invitation_is_live, looks_like_invitation
-from server.interviews.runner import InterviewRunner
+from server.interviews.runner import InterviewRunner, lease_key
 from server.interviews.service import interview_view, load_interview_row
 from server.llm.chain import ProviderChain
 from server.questions.bank import get_bank
@@ -52,7 +66,11 @@ FRAME_BURST = 40.0
 MAX_SOCKETS_PER_USER = 10
 WATCH_INTERVAL_SECONDS = 1.0
 VALIDITY_CHECK_SECONDS = 3.0
+# Revoking invitations is pushed to every process (the hub's `drop_observers`); the database is
+# read again only this often, as a backstop, since every observer socket would otherwise query it.
+INVITATION_RECHECK_SECONDS = 30.0
 PRESENCE_REFRESH_SECONDS = 10.0
+PROGRESS_CHECK_SECONDS = 2.0
 USER_SOCKETS_TTL_SECONDS = 60
 
 ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
@@ -169,6 +187,7 @@ class Connection:
         self.tokens = FRAME_BURST
         self.tokens_at = time.monotonic()
         self.user_sockets_key: str | None = None
+        self.invitation_checked_at = time.monotonic()
 
     # ---- lifecycle ------------------------------------------------------------------------------
 
@@ -221,7 +240,7 @@ class Connection:
         )
         participant.last_seq_sent = min(hello.last_seq, row["last_seq"])
         for event in await events_after(participant.interview_id, participant.last_seq_sent):
-            await participant.send_event(event.seq, event.frame_json())
+            await participant.send_stored(event)
         if participant.close_code is None:
             await participant.send_snapshot()
             if participant.role == "observer":
@@ -444,7 +463,7 @@ class Connection:
             return decide(InterviewEngine(locked.plan, bank), locked)
 
         try:
-            _, events = await apply_transition(participant.interview_id, with_engine)
+            state, events = await apply_transition(participant.interview_id, with_engine)
         except EngineError as exc:
             participant.offer_frame(error_frame(exc.code, exc.message, ref))
             return False
@@ -452,7 +471,7 @@ class Connection:
             participant.request_close(4404, "interview not found")
             return False
         self.live.hub.publish_events(participant.interview_id, events)
-        await self.live.runner.ensure_progress(participant.interview_id)
+        await self.live.runner.ensure_progress(participant.interview_id, state)
         return True
 
     async def _answer(self, frame: AnswerFrame) -> None:
@@ -504,11 +523,14 @@ class Connection:
     # ---- watching -------------------------------------------------------------------------------
 
     async def _watch(self) -> None:
-        """Idle timeout, token validity, presence refresh, single candidate, work takeover."""
+        """Idle timeout, token validity, presence refresh, single candidate, work takeover.
+
+        Replacement, revocation and invitation changes are pushed to the hub and close sockets at
+        once; these checks are the backstop for a push that was lost. They run for every socket,
+        so each costs at most one round trip."""
         participant = self.participant
         assert participant is not None
-        redis = self.live.redis
-        last_validity = last_presence = time.monotonic()
+        last_validity = last_presence = last_progress = time.monotonic()
         while participant.close_code is None:
             await asyncio.sleep(WATCH_INTERVAL_SECONDS)
             now = time.monotonic()
@@ -517,33 +539,64 @@ class Connection:
                 return
             if now - last_validity >= VALIDITY_CHECK_SECONDS:
                 last_validity = now
-                if not await self._still_valid():
+                if not await self._still_valid(now):
                     participant.request_close(4401, "token no longer valid")
                     return
             if now - last_presence >= PRESENCE_REFRESH_SECONDS:
                 last_presence = now
-                await self.live.hub.mark_present(participant)
-                await mark_socket_live(redis, participant.socket_id)
-                if self.user_sockets_key:
-                    await redis.zadd(
-                        self.user_sockets_key, {participant.socket_id: time.time() + USER_SOCKETS_TTL_SECONDS}
-                    )
-                await self.live.hub.announce_presence(participant.interview_id)
-            if participant.role == "candidate":
-                current = await redis.get(candidate_key(participant.interview_id))
-                if current is not None and current.decode() != participant.socket_id:
+                await self._refresh_presence()
+            if participant.role == "candidate" and now - last_progress >= PROGRESS_CHECK_SECONDS:
+                last_progress = now
+                if not await self._keep_work_going():
                     participant.request_close(4409, "replaced by a newer connection")
                     return
-                await self.live.runner.ensure_progress(participant.interview_id)
 
-    async def _still_valid(self) -> bool:
+    async def _refresh_presence(self) -> None:
+        participant = self.participant
+        assert participant is not None
+        expires = time.time()
+        async with self.live.redis.pipeline(transaction=False) as pipe:
+            pipe.hset(
+                presence_key(participant.interview_id),
+                participant.socket_id,
+                f"{participant.role}:{int((expires + PRESENCE_TTL_SECONDS) * 1000)}",
+            )
+            pipe.expire(presence_key(participant.interview_id), 3600)
+            pipe.zadd(
+                LIVE_SOCKETS_KEY, {participant.socket_id: int((expires + LIVE_SOCKET_TTL_SECONDS) * 1000)}
+            )
+            if self.user_sockets_key:
+                pipe.zadd(self.user_sockets_key, {participant.socket_id: expires + USER_SOCKETS_TTL_SECONDS})
+            await pipe.execute()
+        await self.live.hub.announce_presence(participant.interview_id)
+
+    async def _keep_work_going(self) -> bool:
+        """False when another socket has replaced this candidate; otherwise make sure the
+        interview's pending work is running somewhere (taking it over from a dead process)."""
+        participant = self.participant
+        assert participant is not None
+        async with self.live.redis.pipeline(transaction=False) as pipe:
+            pipe.get(candidate_key(participant.interview_id))
+            pipe.exists(lease_key(participant.interview_id))
+            current, leased = await pipe.execute()
+        if current is not None and current.decode() != participant.socket_id:
+            return False
+        if not leased:
+            await self.live.runner.ensure_progress(participant.interview_id)
+        return True
+
+    async def _still_valid(self, now: float) -> bool:
         participant = self.participant
         assert participant is not None
         if self.user is not None:
             return await is_session_valid(self.user, redis=self.live.redis)
         if self.invitation_expires is not None and time.time() >= self.invitation_expires:
             return False
-        if participant.invitation_id is not None:
+        if (
+            participant.invitation_id is not None
+            and now - self.invitation_checked_at >= INVITATION_RECHECK_SECONDS
+        ):
+            self.invitation_checked_at = now
             return await invitation_is_live(participant.invitation_id)
         return True
 
@@ -576,5 +629,6 @@ async def interview_socket(
         # Refused before accepting: the client sees HTTP 403 (cross-site websocket hijacking).
         await socket.close(code=4403)
         return
-    await socket.accept()
+    request_id = socket.scope.get("state", {}).get("request_id")
+    await socket.accept(headers={REQUEST_ID_HEADER: request_id} if request_id else None)
     await Connection(socket, live, interview_id).run()

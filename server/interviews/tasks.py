@@ -15,7 +15,7 @@ from server.core.redis import create_redis
 from server.core.settings import get_settings
 from server.interviews.engine import EngineError, InterviewEngine, Transition
 from server.interviews.events import InterviewGone, LockedInterview, apply_transition
-from server.interviews.live import Header, interview_channel, pack
+from server.interviews.live import event_message, interview_channel
 from server.questions.bank import get_bank
 
 log = get_logger(__name__)
@@ -44,7 +44,7 @@ async def abandon_interview(interview_id: uuid.UUID, reason: str) -> bool:
             await publish_raw(
                 redis,
                 interview_channel(interview_id),
-                pack(Header(k="event", seq=event.seq), event.frame_json()),
+                event_message(event),
             )
     finally:
         await redis.aclose()

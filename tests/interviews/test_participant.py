@@ -45,7 +45,7 @@ async def test_a_socket_that_cannot_keep_up_is_closed_1013() -> None:
     slow = participant(uuid.uuid4(), never_returns)
     writer = asyncio.create_task(slow.write_loop())
     for index in range(QUEUE_LIMIT + 5):
-        slow.offer(Header(k="presence"), b'{"type":"presence","n":%d}' % index)
+        slow.offer(Header(k="presence"), '{"type":"presence","n":%d}' % index)
     assert slow.close_code == 1013
     assert slow.closed.is_set()
     writer.cancel()
@@ -57,8 +57,8 @@ async def test_deltas_line_up_by_offset_and_overlaps_are_trimmed() -> None:
 
     async def delta(offset: int, text: str, run: str = "r1") -> None:
         await socket._send_delta(
-            Header(k="delta", ref="q1", run=run, offset=offset, kind="question", index=1),
-            delta_frame("question", "q1", 1, offset, text, run),
+            Header(k="delta", ref="q1", run=run, offset=offset, length=len(text), kind="question", index=1),
+            delta_frame("question", "q1", 1, offset, text, run).decode(),
         )
 
     await delta(0, "Hello ")
@@ -79,12 +79,12 @@ async def test_a_gap_in_deltas_is_replaced_by_a_snapshot_from_redis(redis_client
     recorder = Recorder()
     socket = participant(interview_id, recorder, redis_client)
     await socket._send_delta(
-        Header(k="delta", ref="q1", run="r1", offset=0, kind="question", index=1),
-        delta_frame("question", "q1", 1, 0, "Hello", "r1"),
+        Header(k="delta", ref="q1", run="r1", offset=0, length=5, kind="question", index=1),
+        delta_frame("question", "q1", 1, 0, "Hello", "r1").decode(),
     )
     await socket._send_delta(  # offset 8 > 5 sent: pieces were lost
-        Header(k="delta", ref="q1", run="r1", offset=8, kind="question", index=1),
-        delta_frame("question", "q1", 1, 8, "ld", "r1"),
+        Header(k="delta", ref="q1", run="r1", offset=8, length=2, kind="question", index=1),
+        delta_frame("question", "q1", 1, 8, "ld", "r1").decode(),
     )
     assert [(f["offset"], f["text"]) for f in recorder.sent] == [(0, "Hello"), (0, "Hello world")]
     assert socket.stream_sent == len("Hello world")
@@ -95,8 +95,8 @@ async def test_deltas_of_a_finished_stream_are_ignored() -> None:
     socket = participant(uuid.uuid4(), recorder)
     socket.finished_refs.add("q1")
     await socket._send_delta(
-        Header(k="delta", ref="q1", run="r1", offset=0, kind="question", index=1),
-        delta_frame("question", "q1", 1, 0, "late", "r1"),
+        Header(k="delta", ref="q1", run="r1", offset=0, length=4, kind="question", index=1),
+        delta_frame("question", "q1", 1, 0, "late", "r1").decode(),
     )
     assert recorder.sent == []
 
@@ -127,13 +127,44 @@ async def interview_with_events(user_factory, create_interview) -> uuid.UUID:  #
 async def test_a_gap_in_events_is_filled_from_the_database(interview_with_events: uuid.UUID) -> None:
     recorder = Recorder()
     socket = participant(interview_with_events, recorder)
-    await socket.send_event(2, msgspec.json.encode({"type": "question", "seq": 2, "question_id": "x"}))
+    question = Header(k="event", seq=2, type="question", ref="x")
+    await socket.send_event(question, '{"type":"question","seq":2,"question_id":"x"}')
     assert [f["seq"] for f in recorder.sent] == [1, 2]
     assert recorder.sent[0]["type"] == "interview.started"
-    await socket.send_event(2, b'{"type":"question","seq":2}')  # a duplicate publish
-    await socket.send_event(1, b'{"type":"interview.started","seq":1}')  # a late one
+    assert "x" in socket.finished_refs
+    await socket.send_event(question, '{"type":"question","seq":2}')  # a duplicate publish
+    started = Header(k="event", seq=1, type="interview.started")
+    await socket.send_event(started, '{"type":"interview.started","seq":1}')  # a late one
     assert [f["seq"] for f in recorder.sent] == [1, 2]
     assert socket.last_seq_sent == 2
+
+
+async def test_messages_from_an_earlier_release_are_read_from_their_frames() -> None:
+    """Headers without the bookkeeping fields (a process not yet upgraded) still work."""
+    recorder = Recorder()
+    socket = participant(uuid.uuid4(), recorder)
+    await socket._send_delta(
+        Header(k="delta", ref="q1", run="r1", offset=0, kind="question", index=1),
+        delta_frame("question", "q1", 1, 0, "Hello", "r1").decode(),
+    )
+    assert socket.stream_sent == 5
+    await socket.send_event(
+        Header(k="event", seq=1),
+        msgspec.json.encode({"type": "question", "seq": 1, "question_id": "q1"}).decode(),
+    )
+    assert "q1" in socket.finished_refs
+    await socket.send_event(Header(k="event", seq=2), '{"type":"interview.completed","seq":2}')
+    assert socket.close_code == 1000
+
+
+def test_event_headers_carry_what_sockets_need() -> None:
+    from server.interviews.events import StoredEvent
+    from server.interviews.live import event_header
+
+    assert event_header(StoredEvent(seq=3, type="evaluation", payload={"answer_id": "a1"})) == Header(
+        k="event", seq=3, type="evaluation", ref="a1"
+    )
+    assert event_header(StoredEvent(seq=4, type="answer", payload={"question_id": "q"})).ref == ""
 
 
 async def test_seq_is_gap_free_under_concurrent_commits(interview_with_events: uuid.UUID) -> None:
