@@ -135,12 +135,10 @@ class StreamPublisher:
         (the final Evaluation of an evaluation stream), if any."""
         self.restart()
         final: Any = None
-        stop = asyncio.Event()
 
         async def flush_periodically() -> None:
-            while not stop.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), COALESCE_SECONDS)
+            while True:
+                await asyncio.sleep(COALESCE_SECONDS)
                 self.flush()
 
         flusher = asyncio.create_task(flush_periodically())
@@ -152,10 +150,14 @@ class StreamPublisher:
                 if item.restart:
                     self.flush()
                     self.restart()
+                first = not self.text
                 self.add(item)
+                if first:
+                    self.flush()  # the first words go out at once; only the rest is coalesced
         finally:
-            stop.set()
-            await flusher
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
         self.flush()
         return final
 

@@ -45,7 +45,7 @@ async def test_a_socket_that_cannot_keep_up_is_closed_1013() -> None:
     slow = participant(uuid.uuid4(), never_returns)
     writer = asyncio.create_task(slow.write_loop())
     for index in range(QUEUE_LIMIT + 5):
-        slow.offer(Header(k="presence"), '{"type":"presence","n":%d}' % index)
+        slow.offer(Header(k="presence"), f'{{"type":"presence","n":{index}}}')
     assert slow.close_code == 1013
     assert slow.closed.is_set()
     writer.cancel()
