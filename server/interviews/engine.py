@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import msgspec
+from msgspec.structs import replace
 
 from server.interviews.report import ObserverNote, build_report
 from server.llm.types import Evaluation, ProviderName, QuestionKind
@@ -147,7 +148,28 @@ Chooser = Callable[..., Selection]
 
 def _copy(state: EngineState) -> EngineState:
     # Transitions never mutate their input: a failed commit leaves the caller's state intact.
-    return msgspec.convert(msgspec.to_builtins(state), EngineState)
+    # Copied by hand because it runs on every transition and a generic deep copy (a round trip
+    # through builtins or msgpack) costs several times more; only the lists, dicts and structs
+    # need copying, as everything else in the state is immutable. Keep this in step with the
+    # structs above: the engine tests check that no mutable part is shared with the original.
+    return replace(
+        state,
+        questions=[
+            replace(question, missed_points=list(question.missed_points)) for question in state.questions
+        ],
+        answers=[replace(answer) for answer in state.answers],
+        evaluations=[
+            replace(
+                evaluation,
+                criteria=dict(evaluation.criteria),
+                strengths=list(evaluation.strengths),
+                improvements=list(evaluation.improvements),
+                covered_points=list(evaluation.covered_points),
+                missed_points=list(evaluation.missed_points),
+            )
+            for evaluation in state.evaluations
+        ],
+    )
 
 
 def _iso(moment: datetime) -> str:

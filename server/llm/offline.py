@@ -17,9 +17,11 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Final
 
+import msgspec
+
 from server.core.settings import Settings
 from server.llm.types import EvaluationRequest, EvaluationScores, ProviderName, QuestionContext
-from server.questions.scoring import score_answer, write_feedback
+from server.questions.scoring import evaluate_answer
 from server.questions.text import join_labels
 from server.resumes.profile import Profile
 
@@ -27,6 +29,12 @@ OFFLINE_MODEL: Final = "offline-heuristic-v1"
 QUESTION_TEMPLATES_VERSION: Final = "offline-templates-v1"
 
 _PIECE = re.compile(r"\S+\s*")
+
+# An evaluation asks for the feedback and then for the scores of the same answer, a few seconds
+# apart; this many answers can be in between (other interviews on the same worker) before the
+# rubric has to run again for the scores.
+EVALUATION_CACHE_SIZE: Final = 512
+_request_key = msgspec.json.Encoder().encode
 
 _WARMUP_LEADS: Final = (
     "Let's start with something light.",
@@ -154,6 +162,9 @@ class OfflineProvider:
         self.tokens_per_second = tokens_per_second
         self.seed = seed
         self._sleep = sleep
+        # The encoded request (brief included, as its key points decide the scores) -> scores and
+        # feedback; oldest first.
+        self._evaluations: dict[bytes, tuple[EvaluationScores, str]] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OfflineProvider:
@@ -221,19 +232,21 @@ class OfflineProvider:
 
     # ---- evaluation ----
 
-    def _scores(self, request: EvaluationRequest) -> EvaluationScores:
+    def _evaluate(self, request: EvaluationRequest) -> tuple[EvaluationScores, str]:
+        """The rubric's scores and feedback for the request, measured once per answer."""
         self._require_language(request.language)
-        return score_answer(request.brief, request.question_text, request.answer, request.kind)
+        key = _request_key(request)
+        evaluation = self._evaluations.get(key)
+        if evaluation is None:
+            evaluation = evaluate_answer(request.brief, request.question_text, request.answer, request.kind)
+            if len(self._evaluations) >= EVALUATION_CACHE_SIZE:
+                self._evaluations.pop(next(iter(self._evaluations)), None)
+            self._evaluations[key] = evaluation
+        return evaluation
 
     def feedback_text(self, request: EvaluationRequest) -> str:
         """The full feedback prose that `stream_feedback` streams."""
-        return write_feedback(
-            request.brief,
-            self._scores(request),
-            request.answer,
-            kind=request.kind,
-            question_text=request.question_text,
-        )
+        return self._evaluate(request)[1]
 
     async def stream_feedback(self, request: EvaluationRequest) -> AsyncIterator[str]:
         async for piece in self._paced(self.feedback_text(request)):
@@ -242,7 +255,15 @@ class OfflineProvider:
     async def score_answer(self, request: EvaluationRequest, feedback: str) -> EvaluationScores:
         # The rubric scores the answer itself; the streamed feedback was derived from the same
         # scores, so it adds nothing the rubric does not already know.
-        return self._scores(request)
+        scores = self._evaluate(request)[0]
+        # A copy: callers own what they get, and the cached scores must stay as the rubric made them.
+        return EvaluationScores(
+            criteria=dict(scores.criteria),
+            strengths=list(scores.strengths),
+            improvements=list(scores.improvements),
+            covered_points=list(scores.covered_points),
+            missed_points=list(scores.missed_points),
+        )
 
     # ---- resumes ----
 

@@ -41,17 +41,20 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final, Literal, get_args
 
 from server.llm.types import CRITERIA, EvaluationScores, QuestionBrief, QuestionKind
 from server.questions.text import (
     PhraseIndex,
+    PhraseList,
     capitalised_words,
-    content_stems,
+    content_stems_of,
     fold,
+    folded_words,
     join_labels,
     sentences,
-    stems,
+    stem,
     word_set,
     words,
 )
@@ -316,6 +319,15 @@ TECHNOLOGY_TERMS: Final = word_set(
     """
 )
 
+# The fixed phrase lists, stemmed at import rather than for every answer.
+_TECHNOLOGIES: Final = PhraseList(sorted(TECHNOLOGY_TERMS))
+_ORDERING: Final = PhraseList(ORDERING_MARKERS)
+_TRADE_OFFS: Final = PhraseList(TRADE_OFF_MARKERS)
+_CAUSES: Final = PhraseList(CAUSAL_MARKERS)
+_EXAMPLES: Final = PhraseList(EXAMPLE_MARKERS)
+_FILLERS: Final = PhraseList(FILLER_MARKERS)
+_STAR: Final = {part: PhraseList(markers) for part, markers in STAR_MARKERS.items()}
+
 _UPPER_WORDS: Final = word_set(
     "api apis sql http ml ai ci cd sre aws gcp ux ui llm etl slo sla kpi okr qa jvm css dns cdn"
 )
@@ -385,21 +397,38 @@ def _length_band(word_count: int, kind: str, style: str) -> LengthBand:
 
 
 def _subject_words(text: str) -> set[str]:
-    return {stem for stem in content_stems(text) if stem not in _NUMBER_WORDS}
+    return _subject_words_of(words(text))
 
 
-def _question_vocabulary(brief: QuestionBrief, question_text: str) -> set[str]:
+def _subject_words_of(normalised_words: list[str]) -> set[str]:
+    return {stem for stem in content_stems_of(normalised_words) if stem not in _NUMBER_WORDS}
+
+
+def _question_vocabulary(brief: QuestionBrief, question_text: str) -> frozenset[str]:
     """What the question is about: its words as asked and as in the bank, its tags and topic.
 
     Key-point terms are left out on purpose: they are scored as coverage, and many of them
     ("learned", "outcome", "team") would credit any story with being on topic.
     """
-    vocabulary = _subject_words(brief.text) | _subject_words(question_text)
-    return vocabulary | _subject_words(" ".join(brief.tags)) | _subject_words(brief.topic)
+    return _vocabulary(brief.text, question_text, " ".join(brief.tags), brief.topic)
+
+
+# Every answer to a question needs the same vocabulary; a brief itself is unhashable (it holds
+# lists), so the cache is keyed on the texts the vocabulary is made of.
+@lru_cache(maxsize=2048)
+def _vocabulary(bank_text: str, question_text: str, tags: str, topic: str) -> frozenset[str]:
+    vocabulary = _subject_words(bank_text) | _subject_words(question_text)
+    return frozenset(vocabulary | _subject_words(tags) | _subject_words(topic))
+
+
+# Words are normalised to ASCII letters and digits (see `server.questions.text`), so this finds
+# exactly the words where `str.isdigit` holds for some character.
+_HAS_DIGIT = re.compile(r"[0-9]")
 
 
 def _numbers(answer_words: list[str]) -> tuple[str, ...]:
-    found = [word for word in answer_words if any(ch.isdigit() for ch in word) or word in _NUMBER_WORDS]
+    has_digit = _HAS_DIGIT.search
+    found = [word for word in answer_words if word in _NUMBER_WORDS or has_digit(word)]
     return tuple(dict.fromkeys(found))
 
 
@@ -408,29 +437,31 @@ def analyse_answer(
 ) -> AnswerSignals:
     """Measure every signal the rubric uses (see the module docstring)."""
     _check_arguments(brief, answer, kind)
-    index = PhraseIndex(answer)
-    answer_words = words(answer)
+    # The answer is normalised and stemmed once; every signal below reads these.
+    folded = fold(answer)
+    answer_words = folded_words(folded)
+    answer_stems = tuple(stem(word) for word in answer_words)
+    index = PhraseIndex.from_stems(answer_stems)
     answer_sentences = sentences(answer)
     word_count = len(answer_words)
 
-    covered = tuple(point.label for point in brief.key_points if index.count_present(point.terms) > 0)
+    covered = tuple(
+        point.label for point in brief.key_points if any(index.contains(term) for term in point.terms)
+    )
     missed = tuple(point.label for point in brief.key_points if point.label not in covered)
-    topic_words = len(_subject_words(answer) & _question_vocabulary(brief, question_text))
+    topic_words = len(_subject_words_of(answer_words) & _question_vocabulary(brief, question_text))
     coverage = len(covered) / len(brief.key_points) if brief.key_points else 0.0
     off_topic = (
         word_count > 0 and coverage < OFF_TOPIC_MAX_COVERAGE and topic_words <= OFF_TOPIC_MAX_TOPIC_WORDS
     )
 
-    found_at = {term: index.position(term) for term in TECHNOLOGY_TERMS}
-    technologies = tuple(
-        sorted((term for term, at in found_at.items() if at is not None), key=lambda t: (found_at[t] or 0, t))
-    )
-    folded = fold(answer)
-    star_parts = [part for part, markers in STAR_MARKERS.items() if index.count_present(markers)]
+    found = sorted((at, _TECHNOLOGIES.phrases[order]) for order, at in _TECHNOLOGIES.positions(index))
+    technologies = tuple(term for _, term in found)
+    star_parts = [part for part, markers in _STAR.items() if markers.count_present(index)]
     personal_actions = len(_PERSONAL_ACTION.findall(folded))
     if personal_actions:
         star_parts.append("action")
-    content = [stem for stem in stems(answer) if len(stem) > 3]
+    content = [word_stem for word_stem in answer_stems if len(word_stem) > 3]
 
     return AnswerSignals(
         word_count=word_count,
@@ -442,14 +473,14 @@ def analyse_answer(
         off_topic=off_topic,
         numbers=_numbers(answer_words),
         technologies=technologies,
-        example_phrases=index.count_present(EXAMPLE_MARKERS),
+        example_phrases=_EXAMPLES.count_present(index),
         names=tuple(capitalised_words(answer)),
-        ordering_markers=index.count_present(ORDERING_MARKERS),
-        trade_off_markers=index.count_present(TRADE_OFF_MARKERS),
-        causal_markers=index.count_present(CAUSAL_MARKERS),
+        ordering_markers=_ORDERING.count_present(index),
+        trade_off_markers=_TRADE_OFFS.count_present(index),
+        causal_markers=_CAUSES.count_present(index),
         star_parts=tuple(part for part in STAR_PARTS if part in star_parts),
         personal_actions=personal_actions,
-        fillers=tuple(index.present(FILLER_MARKERS)),
+        fillers=tuple(_FILLERS.present(index)),
         mean_sentence_words=word_count / len(answer_sentences) if answer_sentences else 0.0,
         distinct_word_ratio=len(set(content)) / len(content) if content else 1.0,
     )
@@ -601,7 +632,20 @@ def score_answer(
     brief: QuestionBrief, question_text: str, answer: str, kind: QuestionKind
 ) -> EvaluationScores:
     """Score `answer` against the rubric; deterministic for the same arguments."""
+    return _scores_from_signals(brief, analyse_answer(brief, question_text, answer, kind))
+
+
+def evaluate_answer(
+    brief: QuestionBrief, question_text: str, answer: str, kind: QuestionKind
+) -> tuple[EvaluationScores, str]:
+    """The scores and the feedback prose for `answer`: the same as `score_answer` followed by
+    `write_feedback` with the same arguments, but measuring the answer only once."""
     signals = analyse_answer(brief, question_text, answer, kind)
+    scores = _scores_from_signals(brief, signals)
+    return scores, _feedback_prose(brief, scores, answer, signals)
+
+
+def _scores_from_signals(brief: QuestionBrief, signals: AnswerSignals) -> EvaluationScores:
     criteria = criteria_from_signals(signals, brief.style)
     return EvaluationScores(
         criteria=criteria,
@@ -660,12 +704,19 @@ def write_feedback(
     for recognising an off-topic answer, as in `score_answer`.
     """
     _check_arguments(brief, answer, kind)
-    criteria = scores.criteria
-    overall_score(criteria)  # rejects incomplete or out-of-range criteria before we describe them
+    overall_score(scores.criteria)  # rejects incomplete or out-of-range criteria before we describe them
+    signals = analyse_answer(brief, question_text if question_text is not None else brief.text, answer, kind)
+    return _feedback_prose(brief, scores, answer, signals)
+
+
+def _feedback_prose(
+    brief: QuestionBrief, scores: EvaluationScores, answer: str, signals: AnswerSignals
+) -> str:
+    """`write_feedback` once the arguments are checked and `signals` measured for `answer`."""
     if not answer.strip():
         labels = join_labels([point.label for point in brief.key_points])
         return f"No answer was given, so there is nothing to score yet. A good answer would cover {labels}."
-    signals = analyse_answer(brief, question_text if question_text is not None else brief.text, answer, kind)
+    criteria = scores.criteria
     parts = [_verdict(brief, criteria, signals.off_topic)]
     if scores.covered_points and not signals.off_topic:
         parts.append(f"You covered {join_labels(scores.covered_points)}.")

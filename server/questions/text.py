@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, KeysView
 from functools import lru_cache
 
-_INNER_APOSTROPHE = re.compile(r"(?<=\w)['’‘`](?=\w)")
+# Matches the apostrophe before looking behind it: with the look-behind first, the engine would
+# test it at every position of the text, which made this the slowest step of `fold`.
+_INNER_APOSTROPHE = re.compile(r"['’‘`](?<=\w['’‘`])(?=\w)")
 _WORD = re.compile(r"[a-z0-9]+(?:\+\+|#)?")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
 _FIRST_WORD = re.compile(r"[A-Za-z0-9]")
@@ -83,11 +85,37 @@ uses using need needs say says
 STOPWORDS = FUNCTION_WORDS | word_set(_INTERVIEW_WORD_LIST)
 
 
+class _CombiningMarks(dict[int, int | None]):
+    """A `str.translate` table that deletes combining marks, filled in as characters are seen.
+
+    Capped so that text full of rare characters cannot grow it without bound; characters past
+    the cap are still looked up, just not remembered.
+    """
+
+    limit = 4096
+
+    def __missing__(self, code_point: int) -> int | None:
+        mapped = None if unicodedata.combining(chr(code_point)) else code_point
+        if len(self) < self.limit:
+            self[code_point] = mapped
+        return mapped
+
+
+_WITHOUT_COMBINING_MARKS = _CombiningMarks()
+
+
 def fold(text: str) -> str:
     """Lower-case, strip accents and drop apostrophes inside words."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    without_marks = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    if text.isascii():
+        # NFKD leaves ASCII unchanged and ASCII has no combining marks.
+        return _INNER_APOSTROPHE.sub("", text.lower())
+    without_marks = unicodedata.normalize("NFKD", text).translate(_WITHOUT_COMBINING_MARKS)
     return _INNER_APOSTROPHE.sub("", without_marks.lower())
+
+
+def folded_words(folded: str) -> list[str]:
+    """The word tokens of text that already went through `fold`."""
+    return _WORD.findall(folded)
 
 
 def words(text: str) -> list[str]:
@@ -137,6 +165,14 @@ def stems(text: str) -> tuple[str, ...]:
     return tuple(stem(word) for word in words(text))
 
 
+# Phrases (key-point terms, rubric markers, skills) recur with every answer scored, while `stems`
+# also sees whole answers that never recur: only phrases are worth caching.
+@lru_cache(maxsize=16384)
+def phrase_stems(phrase: str) -> tuple[str, ...]:
+    """`stems` of a short phrase."""
+    return stems(phrase)
+
+
 def phrase_key(text: str) -> str:
     """A canonical key for a short phrase: its stems joined by single spaces."""
     return " ".join(stems(text))
@@ -144,7 +180,12 @@ def phrase_key(text: str) -> str:
 
 def content_stems(text: str) -> set[str]:
     """Distinct stems of the words that carry meaning (no stopwords, no one-letter words)."""
-    return {stem(word) for word in words(text) if word not in STOPWORDS and len(word) > 1}
+    return content_stems_of(words(text))
+
+
+def content_stems_of(normalised_words: Iterable[str]) -> set[str]:
+    """`content_stems` of a text from its `words`."""
+    return {stem(word) for word in normalised_words if word not in STOPWORDS and len(word) > 1}
 
 
 def sentences(text: str) -> list[str]:
@@ -180,38 +221,55 @@ def join_labels(labels: Iterable[str], conjunction: str = "and") -> str:
 
 
 class PhraseIndex:
-    """Every run of up to `max_phrase_words` consecutive stems of a text, for phrase look-ups
-    that respect word boundaries ("cache" never matches inside "cachet", "lock" never matches
-    inside "deadlock"), and where each run first occurs."""
-
-    max_phrase_words = 6
+    """The stems of a text, for phrase look-ups that respect word boundaries ("cache" never
+    matches inside "cachet", "lock" never matches inside "deadlock"), and where each phrase
+    first occurs."""
 
     def __init__(self, text: str) -> None:
-        self.stems: tuple[str, ...] = stems(text)
-        self._first_at: dict[tuple[str, ...], int] = {}
-        count = len(self.stems)
-        for start in range(count):
-            for length in range(1, min(self.max_phrase_words, count - start) + 1):
-                self._first_at.setdefault(self.stems[start : start + length], start)
+        self._index(stems(text))
+
+    @classmethod
+    def from_stems(cls, text_stems: tuple[str, ...]) -> PhraseIndex:
+        """The index of a text whose `stems` are already known."""
+        index = cls.__new__(cls)
+        index._index(text_stems)
+        return index
+
+    def _index(self, text_stems: tuple[str, ...]) -> None:
+        self.stems: tuple[str, ...] = text_stems
+        # Where each stem occurs, in order: a phrase can only start where its first stem does.
+        self._starts: dict[str, list[int]] = {}
+        for at, word_stem in enumerate(text_stems):
+            self._starts.setdefault(word_stem, []).append(at)
 
     def __len__(self) -> int:
         return len(self.stems)
 
+    def distinct_stems(self) -> KeysView[str]:
+        return self._starts.keys()
+
     def position(self, phrase: str) -> int | None:
         """The word index where `phrase` first occurs, or None."""
-        key = stems(phrase)
+        return self.position_of_stems(phrase_stems(phrase))
+
+    def position_of_stems(self, key: tuple[str, ...]) -> int | None:
+        """The word index where the run of stems `key` first occurs, or None."""
         if not key:
             return None
-        if len(key) <= self.max_phrase_words:
-            return self._first_at.get(key)
+        starts = self._starts.get(key[0])
+        if starts is None:
+            return None
         width = len(key)
-        for start in range(len(self.stems) - width + 1):
-            if self.stems[start : start + width] == key:
+        if width == 1:
+            return starts[0]
+        text_stems = self.stems
+        for start in starts:
+            if text_stems[start : start + width] == key:
                 return start
         return None
 
     def contains(self, phrase: str) -> bool:
-        return self.position(phrase) is not None
+        return self.position_of_stems(phrase_stems(phrase)) is not None
 
     def count_present(self, phrases: Iterable[str]) -> int:
         """How many of `phrases` occur at least once."""
@@ -219,3 +277,40 @@ class PhraseIndex:
 
     def present(self, phrases: Iterable[str]) -> list[str]:
         return [phrase for phrase in phrases if self.contains(phrase)]
+
+
+class PhraseList:
+    """A fixed list of phrases to look up in many texts, stemmed once.
+
+    Only the phrases whose first stem occurs in the text are looked up, which matters for long
+    lists (the rubric's technology terms and markers) checked against every answer.
+    """
+
+    def __init__(self, phrases: Iterable[str]) -> None:
+        self.phrases: tuple[str, ...] = tuple(phrases)
+        self._by_first_stem: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+        for order, phrase in enumerate(self.phrases):
+            key = phrase_stems(phrase)
+            if key:
+                self._by_first_stem.setdefault(key[0], []).append((order, key))
+
+    def positions(self, index: PhraseIndex) -> list[tuple[int, int]]:
+        """(place in this list, word index where it first occurs) of every phrase present in the
+        indexed text, in list order."""
+        by_first_stem = self._by_first_stem
+        found = [
+            (order, at)
+            for first in by_first_stem.keys() & index.distinct_stems()
+            for order, key in by_first_stem[first]
+            if (at := index.position_of_stems(key)) is not None
+        ]
+        found.sort()
+        return found
+
+    def count_present(self, index: PhraseIndex) -> int:
+        """`index.count_present(self.phrases)`."""
+        return len(self.positions(index))
+
+    def present(self, index: PhraseIndex) -> list[str]:
+        """`index.present(self.phrases)`."""
+        return [self.phrases[order] for order, _ in self.positions(index)]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+import msgspec
 import pytest
 
+from server.interviews import engine as engine_module
 from server.interviews.engine import EngineError, EngineState, InterviewEngine, InterviewPlan, Transition
 from server.interviews.report import ObserverNote
 from server.llm.types import CRITERIA, Evaluation
@@ -118,6 +120,70 @@ def test_transitions_never_mutate_their_input() -> None:
     engine.start(initial, now=NOW)
     assert initial.status == "created"
     assert initial.questions == []
+
+
+def played_state() -> tuple[InterviewEngine, Driver]:
+    """An interview part-way through, with follow-ups, answers and evaluations in its state."""
+    driver = Driver(InterviewEngine(plan(question_count=6), get_bank()))
+    driver.apply(driver.engine.start(driver.state, now=NOW))
+    for _ in range(4):
+        answer_id = driver.answer(driver.ask(), text="an answer with some detail")
+        driver.evaluate(answer_id, evaluation(4.5, depth=3.0, covered=1, missed=3))
+    assert any(q.kind == "follow_up" and q.missed_points for q in driver.state.questions)
+    assert driver.state.evaluations and driver.state.answers
+    return driver.engine, driver
+
+
+IMMUTABLE = (str, int, float, bool, type(None), uuid.UUID)
+
+
+def assert_nothing_mutable_shared(original: object, copy: object, where: str = "state") -> None:
+    if isinstance(original, IMMUTABLE):
+        assert type(copy) is type(original) and copy == original, where
+        return
+    assert copy is not original, f"{where} is shared with the original"
+    if isinstance(original, msgspec.Struct):
+        assert type(copy) is type(original), where
+        for field in original.__struct_fields__:
+            assert_nothing_mutable_shared(getattr(original, field), getattr(copy, field), f"{where}.{field}")
+    elif isinstance(original, list):
+        assert isinstance(copy, list) and len(copy) == len(original), where
+        for at, (item, copied) in enumerate(zip(original, copy, strict=True)):
+            assert_nothing_mutable_shared(item, copied, f"{where}[{at}]")
+    elif isinstance(original, dict):
+        assert isinstance(copy, dict) and list(copy) == list(original), where
+        for key, value in original.items():
+            assert_nothing_mutable_shared(value, copy[key], f"{where}[{key!r}]")
+    else:
+        raise AssertionError(f"{where}: teach this test (and engine._copy) about {type(original).__name__}")
+
+
+def test_the_state_copy_is_equal_and_shares_nothing_mutable() -> None:
+    _, driver = played_state()
+    for state in (EngineState(), driver.state):
+        copy = engine_module._copy(state)
+        assert copy == state
+        assert msgspec.json.encode(copy) == msgspec.json.encode(state)
+        assert_nothing_mutable_shared(state, copy)
+
+
+def test_later_transitions_never_mutate_their_input() -> None:
+    engine, driver = played_state()
+    state = driver.state
+    snapshot = msgspec.json.encode(state)
+    asked = state.current_question
+    assert asked is not None
+    recorded = engine.record_question(state, question_id=asked.question_id, text="Q", provider="offline")
+    answer_id = uuid.uuid4()
+    answered = engine.record_answer(
+        recorded.state, question_id=asked.question_id, client_id="c", text="a", answer_id=answer_id, now=NOW
+    )
+    answered_snapshot = msgspec.json.encode(answered.state)
+    engine.record_evaluation(answered.state, answer_id=answer_id, evaluation=evaluation(9.0), now=NOW)
+    engine.end(answered.state, now=NOW)
+    engine.abandon(answered.state, reason="test", now=NOW)
+    assert msgspec.json.encode(answered.state) == answered_snapshot
+    assert msgspec.json.encode(state) == snapshot
 
 
 def test_a_whole_interview_completes_with_a_report() -> None:

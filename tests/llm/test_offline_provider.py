@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 
+import msgspec
 import pytest
 
 from server.core.settings import Settings
+from server.llm import offline
 from server.llm.offline import OFFLINE_MODEL, OfflineLanguageError, OfflineProvider, split_pieces
 from server.llm.provider import InterviewerProvider
 from server.llm.types import EvaluationRequest, KeyPoint, QuestionBrief, QuestionContext
@@ -185,6 +187,69 @@ async def test_feedback_and_scores_come_from_the_rubric() -> None:
         "backoff between attempts",
         "a dead-letter queue",
     ]
+
+
+async def test_each_answer_gets_its_own_scores_and_feedback() -> None:
+    provider = OfflineProvider(tokens_per_second=0)
+    short = "I would retry the message a few times and then give up."
+    requests = [
+        EvaluationRequest(brief=TECHNICAL, question_text=TECHNICAL.text, answer=answer)
+        for answer in (ANSWER, short, ANSWER)
+    ]
+    results = []
+    for request in requests:
+        feedback = "".join(await collect(provider.stream_feedback(request)))
+        results.append((await provider.score_answer(request, feedback), feedback))
+    for request, (scores, feedback) in zip(requests, results, strict=True):
+        expected = score_answer(TECHNICAL, TECHNICAL.text, request.answer, "core")
+        assert scores == expected
+        assert feedback == write_feedback(TECHNICAL, expected, request.answer)
+    assert results[0][0] != results[1][0]
+    assert results[0][1] != results[1][1]
+    assert results[0] == results[2]
+
+
+async def test_cached_evaluations_follow_everything_that_decides_the_scores() -> None:
+    provider = OfflineProvider(tokens_per_second=0)
+    request = EvaluationRequest(brief=TECHNICAL, question_text=TECHNICAL.text, answer=ANSWER)
+    first = await provider.score_answer(request, "")
+    # The same question id with other key points (an edited bank), asked differently, or as a
+    # follow-up: each must be scored afresh, never served from the first answer's entry.
+    edited = msgspec.structs.replace(TECHNICAL, key_points=TECHNICAL.key_points[:1])
+    variants = [
+        msgspec.structs.replace(request, brief=edited),
+        msgspec.structs.replace(request, question_text="Tell me about your favourite holiday."),
+        msgspec.structs.replace(request, kind="follow_up"),
+    ]
+    for variant in variants:
+        expected = score_answer(variant.brief, variant.question_text, variant.answer, variant.kind)
+        assert await provider.score_answer(variant, "") == expected
+        assert provider.feedback_text(variant) == write_feedback(
+            variant.brief, expected, variant.answer, kind=variant.kind, question_text=variant.question_text
+        )
+    assert await provider.score_answer(variants[0], "") != first
+
+
+async def test_callers_cannot_change_the_cached_scores() -> None:
+    provider = OfflineProvider(tokens_per_second=0)
+    request = EvaluationRequest(brief=TECHNICAL, question_text=TECHNICAL.text, answer=ANSWER)
+    scores = await provider.score_answer(request, "")
+    scores.criteria["depth"] = 0.0
+    scores.strengths.append("tampered")
+    scores.covered_points.clear()
+    assert await provider.score_answer(request, "") == score_answer(TECHNICAL, TECHNICAL.text, ANSWER, "core")
+
+
+async def test_the_evaluation_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(offline, "EVALUATION_CACHE_SIZE", 2)
+    provider = OfflineProvider(tokens_per_second=0)
+    answers = [f"{ANSWER} Attempt {n}." for n in range(5)] + [ANSWER]
+    for answer in answers:
+        request = EvaluationRequest(brief=TECHNICAL, question_text=TECHNICAL.text, answer=answer)
+        assert provider.feedback_text(request) == write_feedback(
+            TECHNICAL, score_answer(TECHNICAL, TECHNICAL.text, answer, "core"), answer
+        )
+        assert len(provider._evaluations) <= 2
 
 
 async def test_other_languages_are_refused() -> None:

@@ -13,7 +13,10 @@ from server.questions.scoring import (
     OFF_TOPIC_CAP,
     OFF_TOPIC_RELEVANCE_CAP,
     RubricError,
+    _question_vocabulary,
+    _subject_words,
     analyse_answer,
+    evaluate_answer,
     overall_score,
     score_answer,
     write_feedback,
@@ -313,3 +316,42 @@ def test_improvements_name_missed_points(payments: QuestionBrief) -> None:
     assert scores.covered_points == ["idempotency keys"]
     assert "Address stored responses replayed and concurrency control." in scores.improvements
     assert "You covered idempotency keys." in scores.strengths
+
+
+@pytest.mark.parametrize("kind", ["warmup", "core", "follow_up"])
+def test_evaluate_answer_is_score_answer_then_write_feedback(
+    payments: QuestionBrief, incident: QuestionBrief, kind: str
+) -> None:
+    for brief in (payments, incident):
+        for asked in (brief.text, "Tell me about your favourite holiday."):
+            for answer in (STRONG_PAYMENTS, WEAK_PAYMENTS, OFF_TOPIC, STAR_STORY, "ok", "", "  \n"):
+                scores = score_answer(brief, asked, answer, kind)  # type: ignore[arg-type]
+                feedback = write_feedback(brief, scores, answer, kind=kind, question_text=asked)  # type: ignore[arg-type]
+                assert evaluate_answer(brief, asked, answer, kind) == (scores, feedback)  # type: ignore[arg-type]
+
+
+def test_evaluate_answer_rejects_bad_arguments(payments: QuestionBrief) -> None:
+    with pytest.raises(RubricError, match="answer must be a string"):
+        evaluate_answer(payments, payments.text, None, "core")  # type: ignore[arg-type]
+    with pytest.raises(RubricError, match="kind must be one of"):
+        evaluate_answer(payments, payments.text, "answer", "bonus")  # type: ignore[arg-type]
+
+
+def test_the_question_vocabulary_is_cached_per_question_not_per_answer(
+    payments: QuestionBrief, incident: QuestionBrief
+) -> None:
+    for brief in (payments, incident):
+        for asked in (brief.text, f"Let's talk about Redis. {brief.text}", "Tell me about a holiday."):
+            fresh = (
+                _subject_words(brief.text)
+                | _subject_words(asked)
+                | _subject_words(" ".join(brief.tags))
+                | _subject_words(brief.topic)
+            )
+            assert _question_vocabulary(brief, asked) == fresh
+            assert _question_vocabulary(brief, asked) == fresh  # served from the cache this time
+    # Two answers to one question are still measured on their own.
+    strong = analyse_answer(payments, payments.text, STRONG_PAYMENTS, "core")
+    weak = analyse_answer(payments, payments.text, WEAK_PAYMENTS, "core")
+    assert strong.topic_words != weak.topic_words or strong.covered_points != weak.covered_points
+    assert analyse_answer(payments, payments.text, STRONG_PAYMENTS, "core") == strong
