@@ -1,4 +1,4 @@
-"""The durable event store: every interview event gets the next `seq` in the same transaction
+"""The durable event store: every interview event gets the next `seq` in the same statement
 that saves the engine state, so the stream in PostgreSQL is gap-free and always agrees with the
 state. Pub/sub only announces what is already stored here.
 """
@@ -49,79 +49,106 @@ class InterviewGone(LookupError):
 _decoder_plan = msgspec.json.Decoder(InterviewPlan)
 _decoder_state = msgspec.json.Decoder(EngineState)
 _decoder_payload = msgspec.json.Decoder(dict[str, Any])
+_encoder = msgspec.json.Encoder()
+
+
+# How many times a transition is recomputed when another writer got in between; past that it waits
+# for the row lock instead (a burst of writers on one interview, never the common case).
+OPTIMISTIC_ATTEMPTS = 3
+
+_SELECT_INTERVIEW = (
+    "SELECT id, owner, status, last_seq, plan, state, deleted_at FROM interviews WHERE id = $1"
+)
+
+# The new state and its events in one statement, applied only if nobody else wrote since the state
+# was read (`last_seq` and deletion unchanged): one round trip, no transaction held open while the
+# engine decides. Returns 1 if it was applied, 0 if the caller has to decide again.
+_STORE = """
+WITH updated AS (
+    UPDATE interviews SET
+        state = $2, status = $3, last_seq = $4, current_question = $5,
+        report = COALESCE($6::jsonb, report),
+        overall_score = COALESCE($7, overall_score),
+        started_at = COALESCE(started_at, $8),
+        completed_at = COALESCE(completed_at, $9)
+    WHERE id = $1 AND last_seq = $10 AND (deleted_at IS NULL) = $11
+    RETURNING id
+), inserted AS (
+    INSERT INTO interview_events (id, interview, seq, type, payload, client_id, created_at)
+    SELECT event.id, $1, event.seq, event.type, event.payload::jsonb, event.client_id, $12
+    FROM unnest($13::uuid[], $14::int[], $15::text[], $16::text[], $17::text[])
+        AS event(id, seq, type, payload, client_id)
+    WHERE EXISTS (SELECT 1 FROM updated)
+)
+SELECT count(*) FROM updated
+"""
 
 
 async def apply_transition(interview_id: uuid.UUID, decide: Decide) -> tuple[EngineState, list[StoredEvent]]:
-    """Lock the interview row, let `decide` compute a transition from the fresh state, then store
-    the new state and the events with consecutive seqs, all in one transaction. `decide` may
+    """Let `decide` compute a transition from the current state, then store the new state and the
+    events with consecutive seqs, atomically. If another writer stored something in between,
+    `decide` runs again on the fresher state, so it must be free of side effects. `decide` may
     raise (EngineError...) to leave everything untouched."""
+    pool = _pool()
+    for _ in range(OPTIMISTIC_ATTEMPTS):
+        row = await pool.fetchrow(_SELECT_INTERVIEW, interview_id)
+        stored = await _decide_and_store(pool, row, interview_id, decide)
+        if stored is not None:
+            return stored
     async with engine().transaction() as transaction:
         conn = transaction.connection
-        row = await conn.fetchrow(
-            "SELECT id, owner, status, last_seq, plan, state, deleted_at FROM interviews "
-            "WHERE id = $1 FOR UPDATE",
-            interview_id,
-        )
-        if row is None:
-            raise InterviewGone(str(interview_id))
-        locked = LockedInterview(
-            id=row["id"],
-            owner_id=row["owner"],
-            status=row["status"],
-            last_seq=row["last_seq"],
-            plan=_decoder_plan.decode(row["plan"]),
-            state=_decoder_state.decode(row["state"]),
-            deleted=row["deleted_at"] is not None,
-        )
-        outcome = decide(locked)
-        transition = await outcome if isinstance(outcome, Awaitable) else outcome
-        stored = _number(transition.events, locked.last_seq)
-        new_state = transition.state
-        now = datetime.now(UTC)
-        current = new_state.current_question
-        completed = next((e.payload for e in stored if e.type == "interview.completed"), None)
-        started_now = locked.status == "created" and new_state.status != "created"
-        finished_now = new_state.status in ("completed", "abandoned") and locked.status != new_state.status
-        await conn.execute(
-            """
-            UPDATE interviews SET
-                state = $2, status = $3, last_seq = $4, current_question = $5,
-                report = COALESCE($6::jsonb, report),
-                overall_score = COALESCE($7, overall_score),
-                started_at = COALESCE(started_at, $8),
-                completed_at = COALESCE(completed_at, $9)
-            WHERE id = $1
-            """,
-            interview_id,
-            msgspec.json.encode(new_state).decode(),
-            new_state.status,
-            locked.last_seq + len(stored),
-            current.index if current else 0,
-            msgspec.json.encode(completed["report"]).decode() if completed else None,
-            completed["overall_score"] if completed else None,
-            now if started_now else None,
-            now if finished_now else None,
-        )
-        if stored:
-            await conn.executemany(
-                """
-                INSERT INTO interview_events (id, interview, seq, type, payload, client_id, created_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7)
-                """,
-                [
-                    (
-                        uuid.uuid4(),
-                        interview_id,
-                        event.seq,
-                        event.type,
-                        msgspec.json.encode(event.payload).decode(),
-                        event.payload.get("client_id") if event.type == "answer" else None,
-                        now,
-                    )
-                    for event in stored
-                ],
-            )
-        return new_state, stored
+        row = await conn.fetchrow(_SELECT_INTERVIEW + " FOR UPDATE", interview_id)
+        stored = await _decide_and_store(conn, row, interview_id, decide)
+        assert stored is not None, "the row is locked: nobody can have written in between"
+        return stored
+
+
+async def _decide_and_store(
+    conn: Any, row: Any, interview_id: uuid.UUID, decide: Decide
+) -> tuple[EngineState, list[StoredEvent]] | None:
+    if row is None:
+        raise InterviewGone(str(interview_id))
+    locked = LockedInterview(
+        id=row["id"],
+        owner_id=row["owner"],
+        status=row["status"],
+        last_seq=row["last_seq"],
+        plan=_decoder_plan.decode(row["plan"]),
+        state=_decoder_state.decode(row["state"]),
+        deleted=row["deleted_at"] is not None,
+    )
+    outcome = decide(locked)
+    transition = await outcome if isinstance(outcome, Awaitable) else outcome
+    stored = _number(transition.events, locked.last_seq)
+    new_state = transition.state
+    now = datetime.now(UTC)
+    current = new_state.current_question
+    completed = next((e.payload for e in stored if e.type == "interview.completed"), None)
+    started_now = locked.status == "created" and new_state.status != "created"
+    finished_now = new_state.status in ("completed", "abandoned") and locked.status != new_state.status
+    applied = await conn.fetchval(
+        _STORE,
+        interview_id,
+        _encoder.encode(new_state).decode(),
+        new_state.status,
+        locked.last_seq + len(stored),
+        current.index if current else 0,
+        _encoder.encode(completed["report"]).decode() if completed else None,
+        completed["overall_score"] if completed else None,
+        now if started_now else None,
+        now if finished_now else None,
+        locked.last_seq,
+        not locked.deleted,
+        now,
+        [uuid.uuid4() for _ in stored],
+        [event.seq for event in stored],
+        [event.type for event in stored],
+        [_encoder.encode(event.payload).decode() for event in stored],
+        [event.payload.get("client_id") if event.type == "answer" else None for event in stored],
+    )
+    if not applied:
+        return None
+    return new_state, stored
 
 
 def _number(events: list[PendingEvent], last_seq: int) -> list[StoredEvent]:

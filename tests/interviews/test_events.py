@@ -1,0 +1,73 @@
+"""The event store under concurrent writers: optimistic writes, retries, the row-lock fallback."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from server.core.db import engine
+from server.interviews import events as events_module
+from server.interviews.engine import EngineError, PendingEvent, Transition
+from server.interviews.events import LockedInterview, apply_transition, events_after
+
+
+@pytest.fixture
+async def interview_id(user_factory, create_interview) -> uuid.UUID:  # type: ignore[no-untyped-def]
+    user = await user_factory()
+    return uuid.UUID((await create_interview(user.headers, question_count=3))["id"])
+
+
+def ping(locked: LockedInterview) -> Transition:
+    return Transition(state=locked.state, events=[PendingEvent(type="test.ping", payload={})])
+
+
+async def test_a_writer_in_between_makes_the_transition_decide_again(interview_id: uuid.UUID) -> None:
+    seen_seqs: list[int] = []
+
+    async def interrupted(locked: LockedInterview) -> Transition:
+        seen_seqs.append(locked.last_seq)
+        if len(seen_seqs) == 1:
+            await apply_transition(interview_id, ping)  # commits after our read, before our write
+        return Transition(state=locked.state, events=[PendingEvent(type="test.mine", payload={})])
+
+    _, stored = await apply_transition(interview_id, interrupted)
+    assert seen_seqs == [0, 1]  # decided again on the fresher state
+    assert [(event.seq, event.type) for event in stored] == [(2, "test.mine")]
+    assert [(e.seq, e.type) for e in await events_after(interview_id, 0)] == [
+        (1, "test.ping"),
+        (2, "test.mine"),
+    ]
+
+
+async def test_an_interview_deleted_in_between_is_seen_deleted_on_the_retry(interview_id: uuid.UUID) -> None:
+    seen_deleted: list[bool] = []
+
+    async def refuse_deleted(locked: LockedInterview) -> Transition:
+        seen_deleted.append(locked.deleted)
+        if locked.deleted:
+            raise EngineError("interview_deleted", "the interview was deleted")
+        await engine().pool.execute("UPDATE interviews SET deleted_at = now() WHERE id = $1", interview_id)
+        return ping(locked)
+
+    with pytest.raises(EngineError):
+        await apply_transition(interview_id, refuse_deleted)
+    assert seen_deleted == [False, True]
+    assert await events_after(interview_id, 0) == []
+
+
+async def test_endless_interference_falls_back_to_the_row_lock(interview_id: uuid.UUID) -> None:
+    attempts: list[int] = []
+
+    async def always_interrupted(locked: LockedInterview) -> Any:
+        attempts.append(locked.last_seq)
+        if len(attempts) <= events_module.OPTIMISTIC_ATTEMPTS:
+            await apply_transition(interview_id, ping)
+        return ping(locked)
+
+    _, stored = await apply_transition(interview_id, always_interrupted)
+    assert len(attempts) == events_module.OPTIMISTIC_ATTEMPTS + 1
+    expected_last = events_module.OPTIMISTIC_ATTEMPTS + 1
+    assert [event.seq for event in stored] == [expected_last]
+    assert [e.seq for e in await events_after(interview_id, 0)] == list(range(1, expected_last + 1))
