@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -452,7 +453,9 @@ class Connection:
         elif isinstance(frame, NoteFrame):
             await self._note(frame)
 
-    async def _command(self, decide: Any, ref: str | None) -> bool:
+    async def _command(
+        self, decide: Any, ref: str | None, *, before_refusing: Callable[[], Awaitable[bool]] | None = None
+    ) -> bool:
         participant = self.participant
         assert participant is not None
         bank = get_bank()
@@ -465,7 +468,8 @@ class Connection:
         try:
             state, events = await apply_transition(participant.interview_id, with_engine)
         except EngineError as exc:
-            participant.offer_frame(error_frame(exc.code, exc.message, ref))
+            if before_refusing is None or not await before_refusing():
+                participant.offer_frame(error_frame(exc.code, exc.message, ref))
             return False
         except InterviewGone:
             participant.request_close(4404, "interview not found")
@@ -477,10 +481,15 @@ class Connection:
     async def _answer(self, frame: AnswerFrame) -> None:
         participant = self.participant
         assert participant is not None
-        existing = await answer_event_by_client_id(participant.interview_id, frame.client_id)
-        if existing is not None:
-            participant.offer_frame(existing.frame_json())
-            return
+
+        async def resend_if_recorded() -> bool:
+            # A client re-sending an answer it is unsure about gets the stored event back. Only
+            # looked up when the answer cannot be recorded as new: the common case costs nothing.
+            stored = await answer_event_by_client_id(participant.interview_id, frame.client_id)
+            if stored is not None:
+                participant.offer_frame(stored.frame_json())
+            return stored is not None
+
         answer_id = uuid.uuid4()
         try:
             await self._command(
@@ -493,14 +502,14 @@ class Connection:
                     now=_now(),
                 ),
                 frame.client_id,
+                before_refusing=resend_if_recorded,
             )
         except asyncpg.UniqueViolationError as exc:
-            # Two sockets raced with the same client_id: the unique index kept one answer.
+            # The client_id was used before (or two sockets raced with it): the unique index kept
+            # one answer.
             if exc.constraint_name != "interview_events_client_id":
                 raise
-            stored = await answer_event_by_client_id(participant.interview_id, frame.client_id)
-            if stored is not None:
-                participant.offer_frame(stored.frame_json())
+            await resend_if_recorded()
 
     async def _note(self, frame: NoteFrame) -> None:
         participant = self.participant

@@ -201,6 +201,11 @@ async def test_duplicate_client_id_is_recorded_once(
     await socket.send(frame)
     again = await socket.recv_until("answer")
     assert again == first
+    # The same client_id for the next question: the unique index refuses it, the stored one returns.
+    later = [f for f in socket.frames if f["type"] == "question" and f["seq"] > question["seq"]]
+    next_question = later[0] if later else await socket.recv_until("question")
+    await socket.send({**frame, "question_id": next_question["question_id"]})
+    assert await socket.recv_until("answer") == first
     transcript = decode(
         await client.get(f"/api/v1/interviews/{interview['id']}/transcript", headers=user.headers)
     )
