@@ -71,3 +71,11 @@ async def test_endless_interference_falls_back_to_the_row_lock(interview_id: uui
     expected_last = events_module.OPTIMISTIC_ATTEMPTS + 1
     assert [event.seq for event in stored] == [expected_last]
     assert [e.seq for e in await events_after(interview_id, 0)] == list(range(1, expected_last + 1))
+
+
+async def test_the_state_is_stored_without_compression(database: None) -> None:
+    """It is rewritten with every event: compressing each version cost more than it saved."""
+    storage = await engine().pool.fetchval(
+        "SELECT attstorage FROM pg_attribute WHERE attrelid = 'interviews'::regclass AND attname = 'state'"
+    )
+    assert storage == "e"
