@@ -78,4 +78,4 @@ async def test_the_state_is_stored_without_compression(database: None) -> None:
     storage = await engine().pool.fetchval(
         "SELECT attstorage FROM pg_attribute WHERE attrelid = 'interviews'::regclass AND attname = 'state'"
     )
-    assert storage == "e"
+    assert storage in ("e", b"e")  # "char" comes back as bytes
