@@ -146,6 +146,7 @@ class Participant:
     session_id: uuid.UUID | None = None
     invitation_id: uuid.UUID | None = None
     last_seq_sent: int = 0
+    last_event_type: str = ""  # of the event with last_seq_sent ("" before any was sent here)
     close_code: int | None = None
     close_reason: str = ""
     closed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -215,6 +216,7 @@ class Participant:
 
     def _after_event(self, header: Header) -> None:
         self.last_seq_sent = header.seq
+        self.last_event_type = header.type
         if header.type in ("question", "evaluation"):
             self.finished_refs.add(header.ref)
         elif header.type in ("interview.completed", "interview.abandoned"):

@@ -182,15 +182,18 @@ class InterviewRunner:
         self._renew = redis.register_script(_RENEW)
         self._release = redis.register_script(_RELEASE)
 
-    async def ensure_progress(self, interview_id: uuid.UUID, state: EngineState | None = None) -> None:
+    async def ensure_progress(
+        self, interview_id: uuid.UUID, state: EngineState | None = None, *, lease_checked: bool = False
+    ) -> None:
         """Start this interview's pending work here unless another live process already owns it.
-        `state` is the state just committed by the caller, if it has one (saves a read)."""
+        `state` is the state just committed by the caller, if it has one (saves a read);
+        `lease_checked` says the caller has just seen that no process holds the lease."""
         running = self.tasks.get(interview_id)
         if running is not None and not running.done():
             return
         # Called every few seconds for every candidate socket: while another process holds the
         # work, one Redis EXISTS answers instead of a database read.
-        if await self.redis.exists(lease_key(interview_id)):
+        if not lease_checked and await self.redis.exists(lease_key(interview_id)):
             return
         if state is None:
             row = await engine().pool.fetchrow(

@@ -72,6 +72,8 @@ VALIDITY_CHECK_SECONDS = 3.0
 INVITATION_RECHECK_SECONDS = 30.0
 PRESENCE_REFRESH_SECONDS = 10.0
 PROGRESS_CHECK_SECONDS = 2.0
+# After these events the next move is the candidate's (or nobody's): no server work can be pending.
+CANDIDATES_TURN = frozenset({"question", "interview.completed", "interview.abandoned"})
 USER_SOCKETS_TTL_SECONDS = 60
 
 ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
@@ -584,6 +586,11 @@ class Connection:
         interview's pending work is running somewhere (taking it over from a dead process)."""
         participant = self.participant
         assert participant is not None
+        if participant.last_event_type in CANDIDATES_TURN:
+            # Nothing can be pending on the server's side until this socket sees a new event,
+            # so only the replacement check is needed (the common case: a candidate thinking).
+            current = await self.live.redis.get(candidate_key(participant.interview_id))
+            return current is None or current.decode() == participant.socket_id
         async with self.live.redis.pipeline(transaction=False) as pipe:
             pipe.get(candidate_key(participant.interview_id))
             pipe.exists(lease_key(participant.interview_id))
@@ -591,7 +598,7 @@ class Connection:
         if current is not None and current.decode() != participant.socket_id:
             return False
         if not leased:
-            await self.live.runner.ensure_progress(participant.interview_id)
+            await self.live.runner.ensure_progress(participant.interview_id, lease_checked=True)
         return True
 
     async def _still_valid(self, now: float) -> bool:
