@@ -339,6 +339,7 @@ class LiveHub:
         self._presence_script = redis.register_script(_PRESENCE_SCRIPT)
         self._checks: set[asyncio.Task[None]] = set()
         self._revocations: Subscriber | None = None
+        self._announced_at: dict[uuid.UUID, float] = {}
         self._revocation_task: asyncio.Task[None] | None = None
 
     def _restart_all(self) -> None:
@@ -514,6 +515,18 @@ class LiveHub:
 
     async def mark_absent(self, participant: Participant) -> None:
         await self.redis.hdel(presence_key(participant.interview_id), participant.socket_id)  # type: ignore[misc]
+
+    async def refresh_presence(self, interview_id: uuid.UUID, every: float) -> None:
+        """Periodic sweep of an interview's presence (entries of sockets whose process died
+        expire): one per interview per process each `every` seconds, however many of its
+        sockets this process holds."""
+        now = time.monotonic()
+        if now - self._announced_at.get(interview_id, -every) < every:
+            return
+        self._announced_at[interview_id] = now
+        if len(self._announced_at) > 4 * len(self.rooms) + 64:
+            self._announced_at = {key: at for key, at in self._announced_at.items() if key in self.rooms}
+        await self.announce_presence(interview_id)
 
     async def announce_presence(self, interview_id: uuid.UUID, *, always: bool = False) -> Presence:
         changed, candidate, observers = await self._presence_script(

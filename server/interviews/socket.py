@@ -579,7 +579,7 @@ class Connection:
             if self.user_sockets_key:
                 pipe.zadd(self.user_sockets_key, {participant.socket_id: expires + USER_SOCKETS_TTL_SECONDS})
             await pipe.execute()
-        await self.live.hub.announce_presence(participant.interview_id)
+        await self.live.hub.refresh_presence(participant.interview_id, PRESENCE_REFRESH_SECONDS / 2)
 
     async def _keep_work_going(self) -> bool:
         """False when another socket has replaced this candidate; otherwise make sure the
