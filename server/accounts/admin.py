@@ -13,7 +13,7 @@ from server.accounts import audit
 from server.accounts.audit import record_audit
 from server.accounts.auth import AuthUser
 from server.accounts.passwords import check_password_policy, password_hashing
-from server.accounts.revocation import publish_revocation, record_token_version
+from server.accounts.revocation import mark_user_changed, publish_revocation, record_token_version
 from server.accounts.schemas import AdminUserUpdate, UserOut
 from server.accounts.sessions import revoke_user_sessions
 from server.accounts.tables import User
@@ -30,6 +30,7 @@ from server.core.db import engine
 from server.core.errors import Conflict, ValidationFailed
 from server.core.logging import get_logger
 from server.core.pagination import Page, PageParams
+from server.core.redis import create_redis
 from server.core.settings import Settings, SettingsError
 
 log = get_logger(__name__)
@@ -101,6 +102,7 @@ async def update_user(
             await record_audit(actor.id, action, "user", user_id)
     if role_changed or deactivated:
         await record_token_version(redis, settings, user_id, updated[0]["token_version"])
+    await mark_user_changed(redis, user_id)
     if deactivated:
         await revoke_user_sessions(redis, settings, user_id=user_id, reason="deactivated")
     elif role_changed:
@@ -155,6 +157,11 @@ async def ensure_admin(
             existing["id"],
             {"from": existing["role"], "to": "admin", "via": "operator"},
         )
+    redis = create_redis(settings)
+    try:
+        await mark_user_changed(redis, existing["id"])
+    finally:
+        await redis.aclose()
     log.info("admin_promoted", user_id=str(existing["id"]))
     return "promoted"
 

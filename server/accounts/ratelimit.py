@@ -1,12 +1,12 @@
 """Rate limits shared by every server process, answering 429 problem details with Retry-After.
 
 Built on Litestar's RateLimitMiddleware and its config (route exclusion through `opt`, the
-per-request identifier, the throttle switch), with the counting replaced: Litestar reads and
-writes a history under a lock that only serialises requests within one process, so processes
-sharing a Redis store overwrite each other's counts, and it sends no Retry-After. Here one Lua
-script checks and records each request atomically in Redis (a sliding window), and the same
-function serves limits keyed by something only the handler knows (the email of a
-forgot-password request).
+per-request identifier), with the off switch (RATE_LIMIT_ENABLED) and the counting replaced:
+Litestar reads and writes a history under a lock that only serialises requests within one
+process, so processes sharing a Redis store overwrite each other's counts, and it sends no
+Retry-After. Here one Lua script checks and records each request atomically in Redis (a
+sliding window), and the same function serves limits keyed by something only the handler knows
+(the email of a forgot-password request).
 """
 
 from __future__ import annotations
@@ -115,18 +115,17 @@ def user_or_address(request: Request[Any, Any, Any]) -> str:
     return f"user:{user_id}" if user_id is not None else f"ip:{client_address(request)}"
 
 
-def _limits_enabled(request: Request[Any, Any, Any]) -> bool:
-    settings: Settings = request.app.state.settings
-    return settings.rate_limit_enabled
-
-
 class SharedRateLimitMiddleware(RateLimitMiddleware):
     config: SharedRateLimitConfig
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         app = scope["litestar_app"]
-        request: Request[Any, Any, Any] = app.request_class(scope)
-        if await self.should_check_request(request=request):
+        # The switch is read here rather than through Litestar's `check_throttle_handler`: that
+        # needs a Request built first, and a sync handler there runs in a worker thread, a thread
+        # hop on every request even with limits off.
+        settings: Settings = app.state.settings
+        if settings.rate_limit_enabled:
+            request: Request[Any, Any, Any] = app.request_class(scope)
             identifier = self.get_identifier_for_request(request)
             retry_after = await consume(app.state.redis, self.config.rule, identifier)
             if retry_after is not None:
@@ -150,7 +149,6 @@ def rate_limit(
         rule=rule,
         identifier_for_request=identify,
         exclude_opt_key=exclude_opt_key,
-        check_throttle_handler=_limits_enabled,
         middleware_class=SharedRateLimitMiddleware,
         set_rate_limit_headers=False,
     )

@@ -1,10 +1,13 @@
 """Token revocation state in Redis, shared by every process and kept across restarts.
 
-Three kinds of marks, each a key with a TTL so Redis forgets it once it can no longer matter:
+Four kinds of marks, each a key with a TTL so Redis forgets it once it can no longer matter:
 - a revoked access token (`jti`), until the token would have expired anyway;
 - a revoked session (refresh family), for as long as any token of the session could live;
 - the user's current token version (mirrors `users.token_version`), so a socket can re-check
-  cheaply that nothing revoked every token of its user (reset, deactivation, role change).
+  cheaply that nothing revoked every token of its user (reset, deactivation, role change);
+- the user's row generation, a fresh random value written after every committed change to the
+  user columns authentication reads, so that each process's short-lived copy of the row
+  (auth.py) is read again on the very next request (`mark_user_changed`).
 
 Every revocation is also announced on REVOCATIONS_CHANNEL so that open websockets of that user or
 session are closed at once, on every process.
@@ -42,6 +45,7 @@ class RevocationState(msgspec.Struct, frozen=True):
     jti_revoked: bool
     session_revoked: bool
     token_version: int | None  # None: no change recorded within the mark's lifetime
+    user_generation: bytes | None  # None: no change recorded within USER_GENERATION_TTL_SECONDS
 
 
 def _jti_key(jti: str) -> str:
@@ -54,6 +58,15 @@ def _session_key(session_id: uuid.UUID) -> str:
 
 def _version_key(user_id: uuid.UUID) -> str:
     return f"{_PREFIX}:token-version:{user_id}"
+
+
+def _generation_key(user_id: uuid.UUID) -> str:
+    return f"{_PREFIX}:user-generation:{user_id}"
+
+
+# Must outlive any cached copy of a user row by far: a copy taken while the mark was absent must
+# be gone before the mark can expire and be absent again.
+USER_GENERATION_TTL_SECONDS = 3600
 
 
 def _session_lifetime(settings: Settings) -> int:
@@ -79,16 +92,23 @@ async def record_token_version(redis: Redis, settings: Settings, user_id: uuid.U
     await redis.set(_version_key(user_id), str(version).encode(), ex=_session_lifetime(settings))
 
 
+async def mark_user_changed(redis: Redis, user_id: uuid.UUID) -> None:
+    """Call after the change has committed: a process that read the generation first and the row
+    after must never pair the old row with the new generation."""
+    await redis.set(_generation_key(user_id), uuid.uuid4().bytes, ex=USER_GENERATION_TTL_SECONDS)
+
+
 async def revocation_state(
     redis: Redis, *, jti: str, session_id: uuid.UUID, user_id: uuid.UUID
 ) -> RevocationState:
-    jti_mark, session_mark, version = await redis.mget(
-        _jti_key(jti), _session_key(session_id), _version_key(user_id)
+    jti_mark, session_mark, version, generation = await redis.mget(
+        _jti_key(jti), _session_key(session_id), _version_key(user_id), _generation_key(user_id)
     )
     return RevocationState(
         jti_revoked=jti_mark is not None,
         session_revoked=session_mark is not None,
         token_version=None if version is None else int(version),
+        user_generation=generation,
     )
 
 

@@ -42,7 +42,7 @@ from server.accounts.schemas import (
     VerifyEmailRequest,
 )
 from server.accounts.sessions import rotate_refresh_token
-from server.accounts.users import get_user, to_user_out
+from server.accounts.users import auth_user_out
 from server.core.pagination import Page, PageParams
 from server.core.settings import Settings
 
@@ -88,8 +88,10 @@ class AuthController(Controller):
         responses=problems({400: "invalid_token: unknown, used or expired token"}),
         **PUBLIC,
     )
-    async def verify_email(self, data: JSONBody[VerifyEmailRequest]) -> UserOut:
-        return await service.verify_email(data.token)
+    async def verify_email(
+        self, data: JSONBody[VerifyEmailRequest], redis: NamedDependency[Redis]
+    ) -> UserOut:
+        return await service.verify_email(redis, data.token)
 
     @post(
         "/login",
@@ -164,7 +166,7 @@ class AuthController(Controller):
 
     @get("/me", summary="Your account", responses=problems(AUTH_REQUIRED))
     async def me(self, request: AuthRequest) -> UserOut:
-        return to_user_out(await get_user(request.user.id))
+        return auth_user_out(request.user)
 
     @patch(
         "/me",
@@ -175,8 +177,10 @@ class AuthController(Controller):
         ),
         responses=problems({**AUTH_REQUIRED, 422: BAD_BODY}),
     )
-    async def update_me(self, request: AuthRequest, data: JSONBody[UpdateMeRequest]) -> UserOut:
-        return await service.update_me(request.user, data)
+    async def update_me(
+        self, request: AuthRequest, data: JSONBody[UpdateMeRequest], redis: NamedDependency[Redis]
+    ) -> UserOut:
+        return await service.update_me(redis, request.user, data)
 
     @post(
         "/password/change",

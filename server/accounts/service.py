@@ -24,7 +24,7 @@ from server.accounts.passwords import (
     password_hashing,
 )
 from server.accounts.ratelimit import FORGOT_PASSWORD_PER_EMAIL, enforce, hashed_identifier
-from server.accounts.revocation import record_token_version, revoke_access_token
+from server.accounts.revocation import mark_user_changed, record_token_version, revoke_access_token
 from server.accounts.schemas import (
     ChangePasswordRequest,
     LoginRequest,
@@ -88,13 +88,14 @@ async def register(settings: Settings, data: RegisterRequest, *, client: str) ->
     return to_user_out(user)
 
 
-async def verify_email(token: str) -> UserOut:
+async def verify_email(redis: Redis, token: str) -> UserOut:
     async with engine().transaction():
         user_id = await spend_email_token(token, "verify_email")
         await User.update({User.email_verified: True, User.updated_at: datetime.now(UTC)}).where(
             User.id == user_id
         )
         await record_audit(user_id, audit.USER_EMAIL_VERIFIED, "user", user_id)
+    await mark_user_changed(redis, user_id)
     return to_user_out(await get_user(user_id))
 
 
@@ -152,7 +153,7 @@ async def logout(settings: Settings, redis: Redis, user: AuthUser, refresh_token
     await record_audit(user.id, audit.USER_LOGOUT, "user", user.id, {"session_id": str(user.session_id)})
 
 
-async def update_me(user: AuthUser, data: UpdateMeRequest) -> UserOut:
+async def update_me(redis: Redis, user: AuthUser, data: UpdateMeRequest) -> UserOut:
     values: dict[Any, Any] = {}
     if data.full_name is not UNSET:
         full_name = data.full_name.strip()
@@ -172,6 +173,7 @@ async def update_me(user: AuthUser, data: UpdateMeRequest) -> UserOut:
         raise ValidationFailed("body", "give full_name and/or preferences")
     values[User.updated_at] = datetime.now(UTC)
     await User.update(values).where(User.id == user.id)
+    await mark_user_changed(redis, user.id)
     return to_user_out(await get_user(user.id))
 
 
@@ -226,5 +228,6 @@ async def reset_password(settings: Settings, redis: Redis, data: ResetPasswordRe
         await User.update({User.email_verified: True}).where(User.id == user_id)
         await record_audit(user_id, audit.USER_PASSWORD_RESET, "user", user_id)
     await record_token_version(redis, settings, user_id, version)
+    await mark_user_changed(redis, user_id)
     await revoke_user_sessions(redis, settings, user_id=user_id, reason="password_reset")
     await lockout.clear_login_failures(redis, user["email"])

@@ -19,6 +19,8 @@ from piccolo.table import Table
 
 
 class User(Table, tablename="users"):
+    # Each process reuses the row authentication reads for a moment (auth.py): whatever changes
+    # one of those columns must call revocation.mark_user_changed once it has committed.
     id = UUID(primary_key=True)
     # Normalised (trimmed, lower case) before it is stored, so this index makes emails
     # unique regardless of how they were typed.

@@ -9,9 +9,11 @@ derived for another purpose) can never mint something these checks accept.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
 from typing import Any, Literal
 
@@ -58,7 +60,12 @@ class RefreshClaims(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def signing_key(settings: Settings) -> bytes:
-    return hmac.new(settings.secret_key.encode(), b"interviewace:auth-tokens:v1", hashlib.sha256).digest()
+    return _derive_signing_key(settings.secret_key)
+
+
+@functools.lru_cache(maxsize=8)
+def _derive_signing_key(secret_key: str) -> bytes:
+    return hmac.new(secret_key.encode(), b"interviewace:auth-tokens:v1", hashlib.sha256).digest()
 
 
 def digest(secret_value: str) -> str:
@@ -128,12 +135,55 @@ def _decode(token: str, settings: Settings, expected: TokenType, required: tuple
     return payload
 
 
+# Checking an access token (PyJWT: signature, then every claim) was a tenth of a worker's time,
+# and a client presents the same token for up to its whole lifetime. Apart from the clock, the
+# outcome depends only on the token's exact text and on the key, issuer and audience, which are
+# part of the cache key; what depends on the clock is checked again on every use. Only tokens
+# that passed every check are kept, so nobody without the key can fill this.
+VERIFIED_TOKENS_MAX_ENTRIES = 10_000
+_VerifiedKey = tuple[str, bytes, str, str]
+_verified_tokens: dict[_VerifiedKey, AccessClaims] = {}
+
+
+def _check_clock(claims: AccessClaims, now: float) -> None:
+    """PyJWT's time checks, for a token it has already accepted once."""
+    if claims.exp <= now - CLOCK_SKEW_SECONDS:
+        raise InvalidToken("The token has expired.")
+    if claims.iat > now + CLOCK_SKEW_SECONDS:
+        raise InvalidToken("The token is not valid.")
+
+
+def _remember_verified(key: _VerifiedKey, claims: AccessClaims, now: float) -> None:
+    cache = _verified_tokens
+    cache[key] = claims
+    # Tokens arrive roughly in expiry order, so the expired ones gather at the front.
+    while cache:
+        oldest = next(iter(cache))
+        if len(cache) <= VERIFIED_TOKENS_MAX_ENTRIES and cache[oldest].exp > now - CLOCK_SKEW_SECONDS:
+            break
+        del cache[oldest]
+
+
+def forget_verified_tokens() -> None:
+    _verified_tokens.clear()
+
+
 def decode_access_token(token: str, settings: Settings) -> AccessClaims:
+    key = (token, signing_key(settings), settings.jwt_issuer, settings.jwt_audience)
+    now = time.time()
+    known = _verified_tokens.get(key)
+    if known is not None:
+        _check_clock(known, now)
+        return known
     payload = _decode(token, settings, "access", (*_COMMON_CLAIMS, "ver"))
     try:
-        return msgspec.convert(payload, AccessClaims)
+        claims = msgspec.convert(payload, AccessClaims)
     except msgspec.ValidationError:
         raise InvalidToken("The token is not valid.") from None
+    # `nbf` is not among the claims kept, so its check could not be repeated.
+    if "nbf" not in payload:
+        _remember_verified(key, claims, now)
+    return claims
 
 
 def decode_refresh_token(token: str, settings: Settings) -> RefreshClaims:

@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from server.accounts.auth import AuthUser
 from server.accounts.passwords import PASSWORD_HISTORY_SIZE
 from server.accounts.schemas import Preferences, Role, UserOut
 from server.accounts.tables import PasswordHistory, User
@@ -60,6 +61,22 @@ def to_user_out(row: dict[str, Any]) -> UserOut:
         is_active=row["is_active"],
         created_at=row["created_at"],
         preferences=msgspec.convert(row["preferences"] or {}, Preferences),
+    )
+
+
+def auth_user_out(user: AuthUser) -> UserOut:
+    """The caller's account from the row authentication read for this request."""
+    return to_user_out(
+        {
+            "id": user.id,
+            "email": user.email,
+            "full_name": user.full_name,
+            "role": user.role,
+            "email_verified": user.email_verified,
+            "is_active": user.is_active,
+            "created_at": user.created_at,
+            "preferences": msgspec.json.decode(user.preferences_json),
+        }
     )
 
 

@@ -204,12 +204,25 @@ async def list_interviews(owner_id: uuid.UUID, page: PageParams, status: str | N
     args: list[Any] = [owner_id, page.limit, page.skip]
     if status:
         args.append(status)
+    # INTERVIEW_COLUMNS, except that of the engine state (every question, answer and evaluation:
+    # kilobytes once an interview has run) only what interview_out reads comes back.
+    columns = (
+        "id, owner, track, difficulty, company_style, resume_id, question_count, language, status, "
+        "current_question, overall_score, created_at, started_at, completed_at, deleted_at, last_seq, "
+        "jsonb_strip_nulls(jsonb_build_object('difficulty', state -> 'difficulty'))::text AS state"
+    )
     rows = await _pool().fetch(
-        f"SELECT {INTERVIEW_COLUMNS}, count(*) OVER () AS total FROM interviews WHERE {where} "  # noqa: S608
+        f"SELECT {columns}, count(*) OVER () AS total FROM interviews WHERE {where} "  # noqa: S608
         "ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
         *args,
     )
-    total = rows[0]["total"] if rows else await _count(where, args)
+    if rows:
+        total = rows[0]["total"]
+    elif page.skip == 0:
+        total = 0
+    else:
+        # A page past the end has no row to carry the count, yet still reports the total.
+        total = await _count(where, args)
     return Page.of([interview_out(row) for row in rows], total=total, params=page)
 
 

@@ -6,6 +6,8 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
+from litestar import concurrency
 
 from server.accounts.audit import USER_LOCKED, USER_LOGIN_FAILED
 from server.accounts.tables import AuditEntry
@@ -149,3 +151,24 @@ async def test_health_and_ready_are_never_limited(client: httpx.AsyncClient) -> 
     responses = await asyncio.gather(*(client.get("/health") for _ in range(150)))
     assert all(response.status_code == 200 for response in responses)
     assert (await client.get("/ready")).status_code == 200
+
+
+async def test_the_limit_check_never_hops_to_a_thread(
+    make_server: Any, user_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Litestar runs a sync throttle check in its thread pool: a hop on every request, limits on or off.
+    hops: list[Any] = []
+    run_in_thread = concurrency._run_sync_asyncio
+
+    async def counted(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(fn)
+        return await run_in_thread(fn, *args, **kwargs)
+
+    monkeypatch.setattr(concurrency, "_run_sync_asyncio", counted)
+    user: UserAccount = await user_factory()
+    for enabled in ("true", "false"):
+        running = await make_server(rate_limit_enabled=enabled)
+        async with httpx.AsyncClient(base_url=running.base_url) as http:
+            for path in ("/auth/me", "/interviews", "/resumes"):
+                assert (await http.get(f"{API}{path}", headers=user.headers)).status_code == 200
+    assert hops == []

@@ -7,16 +7,24 @@ import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import jwt
 import pytest
 
+from server.accounts import tokens
 from server.accounts.auth import AuthUser, InvalidToken, authenticate_token, is_session_valid
-from server.accounts.tokens import ALGORITHM, signing_key
+from server.accounts.tokens import (
+    ALGORITHM,
+    CLOCK_SKEW_SECONDS,
+    decode_access_token,
+    issue_access_token,
+    signing_key,
+)
 from tests.accounts.helpers import API, bearer, problem
-from tests.conftest import UserAccount
+from tests.conftest import UserAccount, make_settings
 
 UserFactory = Callable[..., Awaitable[UserAccount]]
 
@@ -173,3 +181,64 @@ async def test_session_checks_follow_role_change_and_deactivation(
     assert not await is_session_valid(again, redis=redis_client)
     with pytest.raises(InvalidToken):
         await authenticate_token(token, settings=settings, redis=redis_client)
+
+
+# Access tokens PyJWT has accepted are remembered by their text (tokens.py); what depends on the
+# clock or on the settings must still be decided afresh on every use.
+
+
+async def test_a_remembered_token_still_expires(
+    user_factory: UserFactory, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = await user_factory()
+    claims = decode_access_token(user.access_token, settings)
+    assert decode_access_token(user.access_token, settings) is claims
+    # The same boundary as PyJWT's: expired once `exp` is CLOCK_SKEW_SECONDS in the past.
+    clock = [claims.exp + CLOCK_SKEW_SECONDS - 1.0]
+    monkeypatch.setattr(tokens, "time", SimpleNamespace(time=lambda: clock[0]))
+    assert decode_access_token(user.access_token, settings) is claims
+    clock[0] += 1.0
+    with pytest.raises(InvalidToken) as raised:
+        decode_access_token(user.access_token, settings)
+    assert raised.value.detail == "The token has expired."
+
+
+async def test_a_remembered_token_is_checked_again_under_other_settings(
+    user_factory: UserFactory, settings: Any
+) -> None:
+    user = await user_factory()
+    decode_access_token(user.access_token, settings)
+    for other in (
+        make_settings(secret_key="another-secret-key-" + "y" * 40),
+        make_settings(jwt_issuer="someone-else"),
+        make_settings(jwt_audience="another-api"),
+    ):
+        with pytest.raises(InvalidToken):
+            decode_access_token(user.access_token, other)
+
+
+def test_remembered_tokens_are_bounded(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tokens, "VERIFIED_TOKENS_MAX_ENTRIES", 3)
+    tokens.forget_verified_tokens()
+    now = int(time.time())
+    issued = [
+        issue_access_token(settings, user_id=uuid.uuid4(), session_id=uuid.uuid4(), token_version=0, now=now)[
+            0
+        ]
+        for _ in range(5)
+    ]
+    for token in issued:
+        decode_access_token(token, settings)
+    remembered = {key[0] for key in tokens._verified_tokens}
+    assert remembered == set(issued[2:])
+
+
+async def test_refused_tokens_are_not_remembered(
+    client: httpx.AsyncClient, user_factory: UserFactory, settings: Any
+) -> None:
+    user = await user_factory()
+    forged = _resign(_claims(user.access_token), settings, exp=int(time.time()) - 60)
+    tokens.forget_verified_tokens()
+    problem(await _me(client, forged), 401, "invalid_token")
+    problem(await _me(client, f"{user.access_token}x"), 401, "invalid_token")
+    assert all(key[0] not in (forged, f"{user.access_token}x") for key in tokens._verified_tokens)
