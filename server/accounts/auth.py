@@ -21,7 +21,7 @@ from litestar.enums import ScopeType
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult, DefineMiddleware
 from redis.asyncio import Redis
 
-from server.accounts.revocation import revocation_state
+from server.accounts.revocation import RevocationState, revocation_state
 from server.accounts.schemas import Role
 from server.accounts.tokens import InvalidToken, decode_access_token
 from server.core import db
@@ -183,6 +183,10 @@ async def is_session_valid(user: AuthUser, *, redis: Redis) -> bool:
     revoked itself, its session not ended, and no revoke-everything (password reset,
     deactivation, role change) since. Expiry is not checked: a socket outlives its token."""
     state = await revocation_state(redis, jti=user.jti, session_id=user.session_id, user_id=user.id)
+    return token_still_in_force(user, state)
+
+
+def token_still_in_force(user: AuthUser, state: RevocationState) -> bool:
     if state.jti_revoked or state.session_revoked:
         return False
     return state.token_version is None or state.token_version == user.token_version

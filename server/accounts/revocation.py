@@ -98,12 +98,21 @@ async def mark_user_changed(redis: Redis, user_id: uuid.UUID) -> None:
     await redis.set(_generation_key(user_id), uuid.uuid4().bytes, ex=USER_GENERATION_TTL_SECONDS)
 
 
+def revocation_keys(*, jti: str, session_id: uuid.UUID, user_id: uuid.UUID) -> list[str]:
+    """The keys to MGET for `read_revocation_state` (so that callers can batch them)."""
+    return [_jti_key(jti), _session_key(session_id), _version_key(user_id), _generation_key(user_id)]
+
+
 async def revocation_state(
     redis: Redis, *, jti: str, session_id: uuid.UUID, user_id: uuid.UUID
 ) -> RevocationState:
-    jti_mark, session_mark, version, generation = await redis.mget(
-        _jti_key(jti), _session_key(session_id), _version_key(user_id), _generation_key(user_id)
+    return read_revocation_state(
+        await redis.mget(revocation_keys(jti=jti, session_id=session_id, user_id=user_id))
     )
+
+
+def read_revocation_state(values: list[bytes | None]) -> RevocationState:
+    jti_mark, session_mark, version, generation = values
     return RevocationState(
         jti_revoked=jti_mark is not None,
         session_revoked=session_mark is not None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import msgspec
@@ -69,6 +70,19 @@ async def find_invitation(token: str) -> Invitation | None:
     if row is None:
         return None
     return Invitation(id=row["id"], interview_id=row["interview"], expires_at=row["expires_at"])
+
+
+async def live_invitations(invitation_ids: Sequence[uuid.UUID | None]) -> set[uuid.UUID]:
+    """Which of these invitations are neither revoked nor expired (one query for many sockets)."""
+    ids = [invitation_id for invitation_id in invitation_ids if invitation_id is not None]
+    if not ids:
+        return set()
+    rows = await engine().pool.fetch(
+        "SELECT id FROM observer_invitations "
+        "WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL AND expires_at > now()",
+        ids,
+    )
+    return {row["id"] for row in rows}
 
 
 async def invitation_is_live(invitation_id: uuid.UUID) -> bool:

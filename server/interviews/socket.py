@@ -24,12 +24,10 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from server.accounts.admin_stats import (
-    LIVE_SOCKET_TTL_SECONDS,
-    LIVE_SOCKETS_KEY,
     forget_socket,
     mark_socket_live,
 )
-from server.accounts.auth import AuthUser, InvalidToken, authenticate_token, is_session_valid
+from server.accounts.auth import AuthUser, InvalidToken, authenticate_token
 from server.core.logging import get_logger
 from server.core.middleware import REQUEST_ID_HEADER
 from server.core.pubsub import ResilientChannelsPlugin
@@ -43,18 +41,17 @@ from server.interviews.events import (
     events_after,
 )
 from server.interviews.live import (
-    PRESENCE_TTL_SECONDS,
     Header,
     LiveHub,
     Participant,
     Role,
     candidate_key,
-    presence_key,
 )
 from server.interviews.notes import add_note, list_notes
-from server.interviews.observers import find_invitation, invitation_is_live, looks_like_invitation
-from server.interviews.runner import InterviewRunner, lease_key
+from server.interviews.observers import find_invitation, looks_like_invitation
+from server.interviews.runner import InterviewRunner
 from server.interviews.service import interview_view, load_interview_row
+from server.interviews.watch import USER_SOCKETS_TTL_SECONDS, SocketWatch, Watched
 from server.llm.chain import ProviderChain
 from server.questions.bank import get_bank
 
@@ -65,16 +62,6 @@ MAX_FRAME_BYTES = 64 * 1024
 FRAMES_PER_SECOND = 20.0
 FRAME_BURST = 40.0
 MAX_SOCKETS_PER_USER = 10
-WATCH_INTERVAL_SECONDS = 1.0
-VALIDITY_CHECK_SECONDS = 3.0
-# Revoking invitations is pushed to every process (the hub's `drop_observers`); the database is
-# read again only this often, as a backstop, since every observer socket would otherwise query it.
-INVITATION_RECHECK_SECONDS = 30.0
-PRESENCE_REFRESH_SECONDS = 10.0
-PROGRESS_CHECK_SECONDS = 2.0
-# After these events the next move is the candidate's (or nobody's): no server work can be pending.
-CANDIDATES_TURN = frozenset({"question", "interview.completed", "interview.abandoned"})
-USER_SOCKETS_TTL_SECONDS = 60
 
 ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
@@ -132,8 +119,10 @@ class LiveInterviews:
         self.redis = redis
         self.settings = settings
         self.claim_socket = redis.register_script(_CLAIM_SOCKET)
+        self.watch = SocketWatch(hub, runner, redis, settings)
 
     async def close(self) -> None:
+        await self.watch.close()
         await self.runner.close()
         await self.hub.close()
 
@@ -186,11 +175,10 @@ class Connection:
         self.user: AuthUser | None = None
         self.author = "Observer"
         self.invitation_expires: float | None = None
-        self.last_frame_at = time.monotonic()
+        self.watched: Watched | None = None
         self.tokens = FRAME_BURST
         self.tokens_at = time.monotonic()
         self.user_sockets_key: str | None = None
-        self.invitation_checked_at = time.monotonic()
 
     # ---- lifecycle ------------------------------------------------------------------------------
 
@@ -257,10 +245,17 @@ class Connection:
         if participant.role == "candidate":
             await self.live.runner.ensure_progress(participant.interview_id)
 
+        self.watched = Watched(
+            participant=participant,
+            user=self.user,
+            invitation_expires=self.invitation_expires,
+            user_sockets_key=self.user_sockets_key,
+            last_frame_at=time.monotonic(),
+        )
+        self.live.watch.add(self.watched)
         tasks = {
             asyncio.create_task(self._receive_loop(), name="receive"),
             asyncio.create_task(participant.write_loop(), name="write"),
-            asyncio.create_task(self._watch(), name="watch"),
             asyncio.create_task(participant.closed.wait(), name="closed"),
         }
         try:
@@ -286,6 +281,8 @@ class Connection:
         if participant is None:
             return
         hub = self.live.hub
+        if self.watched is not None:
+            self.live.watch.discard(self.watched)
         with contextlib.suppress(Exception):
             await hub.detach(participant)
             await hub.mark_absent(participant)
@@ -405,7 +402,8 @@ class Connection:
             message = await self.socket.receive()
             if message["type"] == "websocket.disconnect":
                 return
-            self.last_frame_at = time.monotonic()
+            if self.watched is not None:
+                self.watched.last_frame_at = time.monotonic()
             if not self._within_rate():
                 participant.request_close(4429, "too many frames")
                 return
@@ -530,91 +528,6 @@ class Connection:
             self.live.hub.publish(participant.interview_id, Header(k="note"), payload)
         else:
             participant.offer_frame(payload)
-
-    # ---- watching -------------------------------------------------------------------------------
-
-    async def _watch(self) -> None:
-        """Idle timeout, token validity, presence refresh, single candidate, work takeover.
-
-        Replacement, revocation and invitation changes are pushed to the hub and close sockets at
-        once; these checks are the backstop for a push that was lost. They run for every socket,
-        so each costs at most one round trip."""
-        participant = self.participant
-        assert participant is not None
-        last_validity = last_presence = last_progress = time.monotonic()
-        while participant.close_code is None:
-            await asyncio.sleep(WATCH_INTERVAL_SECONDS)
-            now = time.monotonic()
-            if now - self.last_frame_at > self.live.settings.ws_idle_timeout_seconds:
-                participant.request_close(4408, "idle timeout")
-                return
-            if now - last_validity >= VALIDITY_CHECK_SECONDS:
-                last_validity = now
-                if not await self._still_valid(now):
-                    participant.request_close(4401, "token no longer valid")
-                    return
-            if now - last_presence >= PRESENCE_REFRESH_SECONDS:
-                last_presence = now
-                await self._refresh_presence()
-            if participant.role == "candidate" and now - last_progress >= PROGRESS_CHECK_SECONDS:
-                last_progress = now
-                if not await self._keep_work_going():
-                    participant.request_close(4409, "replaced by a newer connection")
-                    return
-
-    async def _refresh_presence(self) -> None:
-        participant = self.participant
-        assert participant is not None
-        expires = time.time()
-        async with self.live.redis.pipeline(transaction=False) as pipe:
-            pipe.hset(
-                presence_key(participant.interview_id),
-                participant.socket_id,
-                f"{participant.role}:{int((expires + PRESENCE_TTL_SECONDS) * 1000)}",
-            )
-            pipe.expire(presence_key(participant.interview_id), 3600)
-            pipe.zadd(
-                LIVE_SOCKETS_KEY, {participant.socket_id: int((expires + LIVE_SOCKET_TTL_SECONDS) * 1000)}
-            )
-            if self.user_sockets_key:
-                pipe.zadd(self.user_sockets_key, {participant.socket_id: expires + USER_SOCKETS_TTL_SECONDS})
-            await pipe.execute()
-        await self.live.hub.refresh_presence(participant.interview_id, PRESENCE_REFRESH_SECONDS / 2)
-
-    async def _keep_work_going(self) -> bool:
-        """False when another socket has replaced this candidate; otherwise make sure the
-        interview's pending work is running somewhere (taking it over from a dead process)."""
-        participant = self.participant
-        assert participant is not None
-        if participant.last_event_type in CANDIDATES_TURN:
-            # Nothing can be pending on the server's side until this socket sees a new event,
-            # so only the replacement check is needed (the common case: a candidate thinking).
-            current = await self.live.redis.get(candidate_key(participant.interview_id))
-            return current is None or current.decode() == participant.socket_id
-        async with self.live.redis.pipeline(transaction=False) as pipe:
-            pipe.get(candidate_key(participant.interview_id))
-            pipe.exists(lease_key(participant.interview_id))
-            current, leased = await pipe.execute()
-        if current is not None and current.decode() != participant.socket_id:
-            return False
-        if not leased:
-            await self.live.runner.ensure_progress(participant.interview_id, lease_checked=True)
-        return True
-
-    async def _still_valid(self, now: float) -> bool:
-        participant = self.participant
-        assert participant is not None
-        if self.user is not None:
-            return await is_session_valid(self.user, redis=self.live.redis)
-        if self.invitation_expires is not None and time.time() >= self.invitation_expires:
-            return False
-        if (
-            participant.invitation_id is not None
-            and now - self.invitation_checked_at >= INVITATION_RECHECK_SECONDS
-        ):
-            self.invitation_checked_at = now
-            return await invitation_is_live(participant.invitation_id)
-        return True
 
 
 def _now() -> datetime:
