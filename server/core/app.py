@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -182,4 +183,24 @@ def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
         inner = SentryAsgiMiddleware(app)
     wrapped = RequestContextMiddleware(inner, hsts=settings.is_production)
     wrapped.litestar = app  # type: ignore[attr-defined]
+    _exclude_startup_objects_from_gc()
     return wrapped
+
+
+# Young collections every 20,000 allocations instead of 700: objects that live for one frame or
+# one request are then mostly gone when the collector looks, instead of being promoted to the
+# oldest generation, whose growth is what triggers full collections.
+GC_YOUNG_THRESHOLD = 20_000
+
+
+def _exclude_startup_objects_from_gc() -> None:
+    """Tune the cyclic garbage collector for a long-running server with thousands of sockets.
+
+    Everything loaded so far (modules, the app, the question bank: ~200,000 objects) lives as long
+    as the process; frozen, it is never scanned again. Measured at 1,000 interviews (3,000 sockets)
+    in the capacity benchmark: 19 full collections in a 100 s run, each stopping the event loop for
+    150-460 ms (the run's p99 of 1.2 s); with the freeze, 19 of 16-250 ms (p99 215 ms); with the
+    freeze and the higher young threshold, 4 of 160-220 ms (p99 119 ms, p50 17 ms)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])

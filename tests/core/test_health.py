@@ -122,3 +122,19 @@ async def test_second_app_instance_shares_the_pool(server: RunningServer, make_s
     await other.stop()
     async with httpx.AsyncClient(base_url=server.base_url) as http:
         assert (await http.get("/ready")).status_code == 200
+
+
+def test_the_served_app_freezes_startup_objects_and_collects_young_objects_less_often() -> None:
+    """Full collections over a large heap stall every socket of the process (see app.py)."""
+    import gc
+
+    from server.core.app import GC_YOUNG_THRESHOLD, create_asgi_app
+
+    thresholds = gc.get_threshold()
+    try:
+        create_asgi_app()
+        assert gc.get_freeze_count() > 100_000
+        assert gc.get_threshold()[0] == GC_YOUNG_THRESHOLD
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
