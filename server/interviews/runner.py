@@ -179,6 +179,10 @@ class InterviewRunner:
         self.chain = chain
         self.bank = bank
         self.tasks: dict[uuid.UUID, asyncio.Task[None]] = {}
+        # Interviews whose running work was told that something new was committed (an answer):
+        # it reads the state again before it stops, or is started again right after.
+        self._poked: set[uuid.UUID] = set()
+        self._restarts: set[asyncio.Task[None]] = set()
         self._renew = redis.register_script(_RENEW)
         self._release = redis.register_script(_RELEASE)
 
@@ -190,6 +194,7 @@ class InterviewRunner:
         `lease_checked` says the caller has just seen that no process holds the lease."""
         running = self.tasks.get(interview_id)
         if running is not None and not running.done():
+            self._poked.add(interview_id)
             return
         # Called every few seconds for every candidate socket: while another process holds the
         # work, one Redis EXISTS answers instead of a database read.
@@ -209,14 +214,23 @@ class InterviewRunner:
             return
         task = asyncio.create_task(self._work(interview_id, token))
         self.tasks[interview_id] = task
-        task.add_done_callback(
-            lambda _: self.tasks.pop(interview_id, None) if self.tasks.get(interview_id) is task else None
-        )
+        task.add_done_callback(lambda _: self._work_ended(interview_id, task))
+
+    def _work_ended(self, interview_id: uuid.UUID, task: asyncio.Task[None]) -> None:
+        if self.tasks.get(interview_id) is task:
+            del self.tasks[interview_id]
+        if interview_id in self._poked and not task.cancelled():
+            # Poked after its last look at the state (while it released the lease): look again.
+            self._poked.discard(interview_id)
+            restart = asyncio.create_task(self.ensure_progress(interview_id))
+            self._restarts.add(restart)
+            restart.add_done_callback(self._restarts.discard)
 
     async def close(self) -> None:
-        for task in list(self.tasks.values()):
+        tasks = [*self.tasks.values(), *self._restarts]
+        for task in tasks:
             task.cancel()
-        for task in list(self.tasks.values()):
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
@@ -234,18 +248,16 @@ class InterviewRunner:
         renewer = asyncio.create_task(keep_lease())
         try:
             plan, state = await self._load(interview_id)
-            fresh = True
             while not lost.is_set():
                 if state.phase not in WORKING_PHASES:
-                    if fresh:
+                    if interview_id not in self._poked:
                         break
-                    # Our own commit says nothing is pending, but the candidate may have answered
-                    # since (their process saw this task still running and left the work to it).
+                    # Our own commit says nothing is pending, but the candidate has answered since
+                    # (their socket found this work running and left it to us).
+                    self._poked.discard(interview_id)
                     plan, state = await self._load(interview_id)
-                    fresh = True
                     continue
                 state = await self._step(interview_id, plan, state, lost)
-                fresh = False
         except (LeaseLost, InterviewGone):
             pass  # someone else owns the work now, or the interview is gone: nothing to record
         except asyncio.CancelledError:
