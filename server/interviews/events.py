@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 
 from server.core.db import engine
-from server.interviews.engine import EngineState, InterviewPlan, PendingEvent, Transition
+from server.interviews.engine import EngineError, EngineState, InterviewPlan, PendingEvent, Transition
 
 
 class StoredEvent(msgspec.Struct, kw_only=True, frozen=True):
@@ -89,26 +89,45 @@ async def apply_transition(interview_id: uuid.UUID, decide: Decide) -> tuple[Eng
     events with consecutive seqs, atomically. If another writer stored something in between,
     `decide` runs again on the fresher state, so it must be free of side effects. `decide` may
     raise (EngineError...) to leave everything untouched."""
+    after, stored = await commit_transition(interview_id, decide)
+    return after.state, stored
+
+
+async def commit_transition(
+    interview_id: uuid.UUID, decide: Decide, *, known: LockedInterview | None = None
+) -> tuple[LockedInterview, list[StoredEvent]]:
+    """`apply_transition`, returning the interview as it is after the commit. `known` is the
+    interview as the caller last committed it (a runner doing several steps): the first attempt
+    decides on it instead of reading the row, and falls back to reading if anyone wrote since."""
     pool = _pool()
+    if known is not None:
+        try:
+            committed = await _decide_and_store(pool, known, decide)
+        except EngineError:
+            committed = None  # refused on what may be an old state: ask the fresh one below
+        if committed is not None:
+            return committed
     for _ in range(OPTIMISTIC_ATTEMPTS):
-        row = await pool.fetchrow(_SELECT_INTERVIEW, interview_id)
-        stored = await _decide_and_store(pool, row, interview_id, decide)
-        if stored is not None:
-            return stored
+        committed = await _decide_and_store(pool, await load_interview(interview_id, pool), decide)
+        if committed is not None:
+            return committed
     async with engine().transaction() as transaction:
         conn = transaction.connection
-        row = await conn.fetchrow(_SELECT_INTERVIEW + " FOR UPDATE", interview_id)
-        stored = await _decide_and_store(conn, row, interview_id, decide)
-        assert stored is not None, "the row is locked: nobody can have written in between"
-        return stored
+        locked = _locked(await conn.fetchrow(_SELECT_INTERVIEW + " FOR UPDATE", interview_id), interview_id)
+        committed = await _decide_and_store(conn, locked, decide)
+        assert committed is not None, "the row is locked: nobody can have written in between"
+        return committed
 
 
-async def _decide_and_store(
-    conn: Any, row: Any, interview_id: uuid.UUID, decide: Decide
-) -> tuple[EngineState, list[StoredEvent]] | None:
+async def load_interview(interview_id: uuid.UUID, conn: Any = None) -> LockedInterview:
+    """The interview row as transitions see it (InterviewGone if there is none)."""
+    return _locked(await (conn or _pool()).fetchrow(_SELECT_INTERVIEW, interview_id), interview_id)
+
+
+def _locked(row: Any, interview_id: uuid.UUID) -> LockedInterview:
     if row is None:
         raise InterviewGone(str(interview_id))
-    locked = LockedInterview(
+    return LockedInterview(
         id=row["id"],
         owner_id=row["owner"],
         status=row["status"],
@@ -117,6 +136,12 @@ async def _decide_and_store(
         state=_decoder_state.decode(row["state"]),
         deleted=row["deleted_at"] is not None,
     )
+
+
+async def _decide_and_store(
+    conn: Any, locked: LockedInterview, decide: Decide
+) -> tuple[LockedInterview, list[StoredEvent]] | None:
+    interview_id = locked.id
     outcome = decide(locked)
     transition = await outcome if isinstance(outcome, Awaitable) else outcome
     stored = _number(transition.events, locked.last_seq)
@@ -148,7 +173,10 @@ async def _decide_and_store(
     )
     if not applied:
         return None
-    return new_state, stored
+    after = msgspec.structs.replace(
+        locked, status=new_state.status, last_seq=locked.last_seq + len(stored), state=new_state
+    )
+    return after, stored
 
 
 def _number(events: list[PendingEvent], last_seq: int) -> list[StoredEvent]:

@@ -21,8 +21,8 @@ from redis.asyncio import Redis
 from server.core.db import engine
 from server.core.logging import get_logger
 from server.core.pubsub import RedisCommand
-from server.interviews.engine import EngineError, EngineState, InterviewEngine, InterviewPlan
-from server.interviews.events import InterviewGone, LockedInterview, apply_transition
+from server.interviews.engine import EngineError, EngineState, InterviewEngine
+from server.interviews.events import InterviewGone, LockedInterview, commit_transition, load_interview
 from server.interviews.live import STREAM_TTL_SECONDS, Header, LiveHub, delta_frame, stream_key
 from server.interviews.notes import list_notes
 from server.llm.chain import ProviderChain
@@ -247,17 +247,19 @@ class InterviewRunner:
 
         renewer = asyncio.create_task(keep_lease())
         try:
-            plan, state = await self._load(interview_id)
+            # The interview as this work last committed it: each step decides on it and stores only
+            # if nobody else wrote in between (else it reads the row again).
+            known = await self._load(interview_id)
             while not lost.is_set():
-                if state.phase not in WORKING_PHASES:
+                if known.state.phase not in WORKING_PHASES:
                     if interview_id not in self._poked:
                         break
                     # Our own commit says nothing is pending, but the candidate has answered since
                     # (their socket found this work running and left it to us).
                     self._poked.discard(interview_id)
-                    plan, state = await self._load(interview_id)
+                    known = await self._load(interview_id)
                     continue
-                state = await self._step(interview_id, plan, state, lost)
+                known = await self._step(known, lost)
         except (LeaseLost, InterviewGone):
             pass  # someone else owns the work now, or the interview is gone: nothing to record
         except asyncio.CancelledError:
@@ -271,34 +273,23 @@ class InterviewRunner:
             with contextlib.suppress(Exception):
                 await self._release(keys=[lease_key(interview_id)], args=[token])
 
-    async def _load(self, interview_id: uuid.UUID) -> tuple[InterviewPlan, EngineState]:
-        row = await engine().pool.fetchrow(
-            "SELECT plan, state FROM interviews WHERE id = $1 AND deleted_at IS NULL", interview_id
-        )
-        if row is None:
+    async def _load(self, interview_id: uuid.UUID) -> LockedInterview:
+        known = await load_interview(interview_id)
+        if known.deleted:
             raise InterviewGone(str(interview_id))
-        return (
-            msgspec.json.decode(row["plan"], type=InterviewPlan),
-            msgspec.json.decode(row["state"], type=EngineState),
-        )
+        return known
 
-    async def _step(
-        self, interview_id: uuid.UUID, plan: InterviewPlan, state: EngineState, lost: asyncio.Event
-    ) -> EngineState:
-        """Do the next piece of pending work; return the state it committed."""
-        interview_engine = InterviewEngine(plan, self.bank)
-        if state.phase == "asking":
-            return await self._ask(interview_id, plan, state, interview_engine, lost)
-        return await self._evaluate(interview_id, plan, state, interview_engine, lost)
+    async def _step(self, known: LockedInterview, lost: asyncio.Event) -> LockedInterview:
+        """Do the next piece of pending work; return the interview as it committed it."""
+        interview_engine = InterviewEngine(known.plan, self.bank)
+        if known.state.phase == "asking":
+            return await self._ask(known, interview_engine, lost)
+        return await self._evaluate(known, interview_engine, lost)
 
     async def _ask(
-        self,
-        interview_id: uuid.UUID,
-        plan: InterviewPlan,
-        state: EngineState,
-        interview_engine: InterviewEngine,
-        lost: asyncio.Event,
-    ) -> EngineState:
+        self, known: LockedInterview, interview_engine: InterviewEngine, lost: asyncio.Event
+    ) -> LockedInterview:
+        interview_id, plan, state = known.id, known.plan, known.state
         asked = state.current_question
         assert asked is not None
         brief = self.bank.get(asked.bank_id).to_brief()
@@ -335,18 +326,14 @@ class InterviewRunner:
                 provider=provider,  # type: ignore[arg-type]
             )
 
-        committed = await self._commit(interview_id, decide)
+        committed = await self._commit(known, decide)
         publisher.clear()
         return committed
 
     async def _evaluate(
-        self,
-        interview_id: uuid.UUID,
-        plan: InterviewPlan,
-        state: EngineState,
-        interview_engine: InterviewEngine,
-        lost: asyncio.Event,
-    ) -> EngineState:
+        self, known: LockedInterview, interview_engine: InterviewEngine, lost: asyncio.Event
+    ) -> LockedInterview:
+        interview_id, plan, state = known.id, known.plan, known.state
         answer = state.pending_answer
         assert answer is not None
         asked = state.question(answer.question_id)
@@ -380,17 +367,18 @@ class InterviewRunner:
                 notes=notes,
             )
 
-        committed = await self._commit(interview_id, decide)
+        committed = await self._commit(known, decide)
         publisher.clear()
         return committed
 
-    async def _commit(self, interview_id: uuid.UUID, decide: Any) -> EngineState:
+    async def _commit(self, known: LockedInterview, decide: Any) -> LockedInterview:
+        interview_id = known.id
         try:
-            state, events = await apply_transition(interview_id, decide)
+            after, events = await commit_transition(interview_id, decide, known=known)
         except EngineError as exc:
             # The state moved on without us (the interview was ended, or another process already
             # recorded this step): nothing to record.
             log.info("interview_step_superseded", interview_id=str(interview_id), code=exc.code)
             raise LeaseLost from exc
         self.hub.publish_events(interview_id, events)
-        return state
+        return after

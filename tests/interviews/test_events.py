@@ -79,3 +79,27 @@ async def test_the_state_is_stored_without_compression(database: None) -> None:
         "SELECT attstorage FROM pg_attribute WHERE attrelid = 'interviews'::regclass AND attname = 'state'"
     )
     assert storage in ("e", b"e")  # "char" comes back as bytes
+
+
+async def test_a_known_interview_saves_the_read_and_a_stale_one_is_read_again(
+    interview_id: uuid.UUID,
+) -> None:
+    from server.interviews.events import commit_transition, load_interview
+
+    known = await load_interview(interview_id)
+    after, stored = await commit_transition(interview_id, ping, known=known)
+    assert (after.last_seq, [event.seq for event in stored]) == (1, [1])
+    assert after == await load_interview(interview_id), "what the caller keeps is what is stored"
+
+    await apply_transition(interview_id, ping)  # another writer: `after` is now stale
+    decided_on: list[int] = []
+
+    def mine(locked: LockedInterview) -> Transition:
+        decided_on.append(locked.last_seq)
+        if locked.last_seq < 2:
+            raise EngineError("stale", "refused on the old state")  # must not reach the caller
+        return ping(locked)
+
+    latest, stored = await commit_transition(interview_id, mine, known=after)
+    assert decided_on == [1, 2]
+    assert (latest.last_seq, [event.seq for event in stored]) == (3, [3])
