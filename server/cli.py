@@ -169,7 +169,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                         "-m",
                         "uvicorn",
                         "--factory",
-                        "server.core.app:create_asgi_app",
+                        "server.core.app:create_server_process_app",
                         "--host",
                         args.host,
                         "--port",

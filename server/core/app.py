@@ -183,8 +183,15 @@ def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
         inner = SentryAsgiMiddleware(app)
     wrapped = RequestContextMiddleware(inner, hsts=settings.is_production)
     wrapped.litestar = app  # type: ignore[attr-defined]
-    _exclude_startup_objects_from_gc()
     return wrapped
+
+
+def create_server_process_app() -> ASGIApp:
+    """The uvicorn factory of a server process (`interviewace serve`, the container): the app,
+    with the garbage collector tuned for a process that lives long and holds many sockets."""
+    app = create_asgi_app()
+    tune_gc_for_server_process()
+    return app
 
 
 # Young collections every 20,000 allocations instead of 700: objects that live for one frame or
@@ -193,7 +200,7 @@ def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
 GC_YOUNG_THRESHOLD = 20_000
 
 
-def _exclude_startup_objects_from_gc() -> None:
+def tune_gc_for_server_process() -> None:
     """Tune the cyclic garbage collector for a long-running server with thousands of sockets.
 
     Everything loaded so far (modules, the app, the question bank: ~200,000 objects) lives as long

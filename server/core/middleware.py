@@ -19,6 +19,8 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from server.core.logging import get_logger
 
 REQUEST_ID_HEADER = "x-request-id"
+# The server's own `send` of a websocket, for the live channel's hot path (see socket.py).
+SERVER_SEND_SCOPE_KEY = "interviewace.server_send"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{8,128}$")
 
 # Strict by default: no inline script or style, nothing from other origins. The OpenAPI UIs under
@@ -65,6 +67,7 @@ class RequestContextMiddleware:
         if scope["type"] == ScopeType.WEBSOCKET:
             # Not wrapped: every frame of a live interview would pass through here. The socket
             # handler puts the request id on its handshake response itself.
+            scope[SERVER_SEND_SCOPE_KEY] = send  # type: ignore[literal-required]
             await self.app(scope, receive, send)
             return
 

@@ -124,15 +124,15 @@ async def test_second_app_instance_shares_the_pool(server: RunningServer, make_s
         assert (await http.get("/ready")).status_code == 200
 
 
-def test_the_served_app_freezes_startup_objects_and_collects_young_objects_less_often() -> None:
+def test_server_processes_freeze_startup_objects_and_collect_young_objects_less_often() -> None:
     """Full collections over a large heap stall every socket of the process (see app.py)."""
     import gc
 
-    from server.core.app import GC_YOUNG_THRESHOLD, create_asgi_app
+    from server.core.app import GC_YOUNG_THRESHOLD, tune_gc_for_server_process
 
     thresholds = gc.get_threshold()
     try:
-        create_asgi_app()
+        tune_gc_for_server_process()
         assert gc.get_freeze_count() > 100_000
         assert gc.get_threshold()[0] == GC_YOUNG_THRESHOLD
     finally:

@@ -34,7 +34,7 @@ class AppProcess:
                 "-m",
                 "uvicorn",
                 "--factory",
-                "server.core.app:create_asgi_app",
+                "server.core.app:create_server_process_app",
                 "--host",
                 "127.0.0.1",
                 "--port",
