@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,21 +21,20 @@ from redis.asyncio import Redis
 from server.core.db import engine
 from server.core.logging import get_logger
 from server.core.pubsub import RedisCommand
-from server.interviews.engine import EngineError, EngineState, InterviewEngine
+from server.interviews.engine import EngineError, EngineState, InterviewEngine, Transition
 from server.interviews.events import InterviewGone, LockedInterview, commit_transition, load_interview
 from server.interviews.live import STREAM_TTL_SECONDS, Header, LiveHub, delta_frame, stream_key
 from server.interviews.notes import list_notes
+from server.interviews.report import ObserverNote
 from server.llm.chain import ProviderChain
 from server.llm.types import Evaluation, EvaluationRequest, QuestionContext, StreamPiece
 from server.questions.bank import QuestionBank
 
 log = get_logger(__name__)
 
-COALESCE_SECONDS = 0.05
-WORKING_PHASES = (
-    "asking",
-    "evaluating",
-)  # the server owes the next move  # token pieces are gathered into one delta frame per ~50 ms
+COALESCE_SECONDS = 0.05  # token pieces are gathered into one delta frame per ~50 ms
+WORKING_PHASES = ("asking", "evaluating")  # the server owes the next move
+RECENT_INTERVIEWS = 2_000  # interviews whose last committed copy a process keeps (`remember`)
 
 
 def lease_key(interview_id: uuid.UUID) -> str:
@@ -183,8 +182,21 @@ class InterviewRunner:
         # it reads the state again before it stops, or is started again right after.
         self._poked: set[uuid.UUID] = set()
         self._restarts: set[asyncio.Task[None]] = set()
+        # The interviews as this process last committed them (bounded, oldest dropped first): a
+        # command on one of them decides on this copy and saves reading the row, unless someone
+        # else wrote since (the store checks, and then the row is read after all).
+        self._recent: dict[uuid.UUID, LockedInterview] = {}
         self._renew = redis.register_script(_RENEW)
         self._release = redis.register_script(_RELEASE)
+
+    def recent(self, interview_id: uuid.UUID) -> LockedInterview | None:
+        return self._recent.get(interview_id)
+
+    def remember(self, interview: LockedInterview) -> None:
+        self._recent.pop(interview.id, None)
+        self._recent[interview.id] = interview
+        if len(self._recent) > RECENT_INTERVIEWS:
+            del self._recent[next(iter(self._recent))]
 
     async def ensure_progress(
         self, interview_id: uuid.UUID, state: EngineState | None = None, *, lease_checked: bool = False
@@ -356,16 +368,20 @@ class InterviewRunner:
             raise RuntimeError("the evaluation stream ended without an evaluation")
         # What clients saw streamed is the feedback of record, so deltas always add up to it.
         evaluation = msgspec.structs.replace(final, feedback=publisher.text)
-        notes = await list_notes(interview_id)
+        now = datetime.now(UTC)
 
-        def decide(locked: LockedInterview) -> Any:
-            return interview_engine.record_evaluation(
-                locked.state,
-                answer_id=answer.answer_id,
-                evaluation=evaluation,
-                now=datetime.now(UTC),
-                notes=notes,
-            )
+        async def decide(locked: LockedInterview) -> Any:
+            def record(notes: Sequence[ObserverNote]) -> Transition:
+                return interview_engine.record_evaluation(
+                    locked.state, answer_id=answer.answer_id, evaluation=evaluation, now=now, notes=notes
+                )
+
+            transition = record(())
+            # Observer notes only go into the report: read them only when this evaluation ends
+            # the interview (deciding is pure, so deciding again with them is safe).
+            if any(event.type == "interview.completed" for event in transition.events):
+                transition = record(await list_notes(interview_id))
+            return transition
 
         committed = await self._commit(known, decide)
         publisher.clear()
@@ -374,11 +390,14 @@ class InterviewRunner:
     async def _commit(self, known: LockedInterview, decide: Any) -> LockedInterview:
         interview_id = known.id
         try:
-            after, events = await commit_transition(interview_id, decide, known=known)
+            after, events = await commit_transition(
+                interview_id, decide, known=self.recent(interview_id) or known
+            )
         except EngineError as exc:
             # The state moved on without us (the interview was ended, or another process already
             # recorded this step): nothing to record.
             log.info("interview_step_superseded", interview_id=str(interview_id), code=exc.code)
             raise LeaseLost from exc
         self.hub.publish_events(interview_id, events)
+        self.remember(after)
         return after

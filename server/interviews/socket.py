@@ -38,7 +38,7 @@ from server.interviews.events import (
     InterviewGone,
     LockedInterview,
     answer_event_by_client_id,
-    apply_transition,
+    commit_transition,
     events_after,
 )
 from server.interviews.live import (
@@ -481,7 +481,11 @@ class Connection:
             return decide(InterviewEngine(locked.plan, bank), locked)
 
         try:
-            state, events = await apply_transition(participant.interview_id, with_engine)
+            runner = self.live.runner
+            after, events = await commit_transition(
+                participant.interview_id, with_engine, known=runner.recent(participant.interview_id)
+            )
+            runner.remember(after)
         except EngineError as exc:
             if before_refusing is None or not await before_refusing():
                 participant.offer_frame(error_frame(exc.code, exc.message, ref))
@@ -490,7 +494,7 @@ class Connection:
             participant.request_close(4404, "interview not found")
             return False
         self.live.hub.publish_events(participant.interview_id, events)
-        await self.live.runner.ensure_progress(participant.interview_id, state)
+        await self.live.runner.ensure_progress(participant.interview_id, after.state)
         return True
 
     async def _answer(self, frame: AnswerFrame) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import msgspec
 import pytest
 
 from server.core.db import engine
@@ -103,3 +104,19 @@ async def test_a_known_interview_saves_the_read_and_a_stale_one_is_read_again(
     latest, stored = await commit_transition(interview_id, mine, known=after)
     assert decided_on == [1, 2]
     assert (latest.last_seq, [event.seq for event in stored]) == (3, [3])
+
+
+async def test_a_process_keeps_a_bounded_number_of_recent_interviews(
+    interview_id: uuid.UUID, redis_client: Any
+) -> None:
+    from server.interviews import runner as runner_module
+    from server.interviews.events import load_interview
+
+    runner = runner_module.InterviewRunner(None, redis_client, None, None, lease_seconds=6)  # type: ignore[arg-type]
+    interview = await load_interview(interview_id)
+    runner.remember(interview)
+    assert runner.recent(interview_id) is interview
+    for _ in range(runner_module.RECENT_INTERVIEWS):
+        runner.remember(msgspec.structs.replace(interview, id=uuid.uuid4()))
+    assert runner.recent(interview_id) is None, "the oldest copy goes first"
+    assert len(runner._recent) == runner_module.RECENT_INTERVIEWS
