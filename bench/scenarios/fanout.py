@@ -53,7 +53,7 @@ OPTIONS = (
     Option(
         "interviews",
         int_list,
-        [10, 20, 30, 40, 80, 160],
+        [10, 20, 40, 60, 80, 100, 120, 160],
         [3, 6],
         "offered loads: interviews at once (a ladder)",
     ),
