@@ -140,3 +140,20 @@ def verdict(
     if at_most is not None and value > at_most:
         return False
     return not (at_least is not None and value < at_least)
+
+
+def pyplot() -> Any:
+    """matplotlib's pyplot on the file-only backend (imported on demand: charts are optional)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_chart(figure: Any, path: Path, title: str) -> None:
+    figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    pyplot().close(figure)

@@ -21,7 +21,9 @@ from bench.scenarios.base import (
     medians,
     positive_float,
     positive_int,
+    pyplot,
     runs_cell,
+    save_chart,
     verdict,
 )
 from bench.stats import median_of
@@ -189,10 +191,7 @@ def summarize(params: dict[str, Any], runs: list[dict[str, Any]]) -> Summary:
 
 
 def chart(params: dict[str, Any], runs: list[dict[str, Any]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     good = [run for run in runs if "levels" in run]
     figure, axis = plt.subplots(figsize=(8, 4.5))
@@ -216,14 +215,13 @@ def chart(params: dict[str, Any], runs: list[dict[str, Any]], path: Path) -> Non
     axis.set_yscale("log")
     axis.grid(True, alpha=0.3)
     axis.legend(fontsize=8)
-    figure.suptitle(
+    save_chart(
+        figure,
+        path,
         f"capacity: {params['observers']} observers each, think {params['think_seconds']:g} s, "
         f"{params['tokens_per_second']:g} words/s; "
-        f"median best {fmt(median_of(largest_passing(r) for r in good), 0)}"
+        f"median best {fmt(median_of(largest_passing(r) for r in good), 0)}",
     )
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
 
 
 SCENARIO = Scenario(

@@ -20,7 +20,9 @@ from bench.scenarios.base import (
     medians,
     positive_float,
     positive_int,
+    pyplot,
     runs_cell,
+    save_chart,
     verdict,
 )
 from bench.stats import median_of
@@ -323,10 +325,7 @@ def _mib(value: float | None) -> float | None:
 
 
 def chart(params: dict[str, Any], runs: list[dict[str, Any]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     good = [run for run in runs if "steps" in run]
     loads = params["interviews"]
@@ -349,10 +348,9 @@ def chart(params: dict[str, Any], runs: list[dict[str, Any]], path: Path) -> Non
     for axis in (rate_axis, skew_axis):
         axis.grid(True, alpha=0.3)
         axis.legend()
-    figure.suptitle(f"fanout: {params['observers']} observers per interview, medians of {len(good)} run(s)")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    save_chart(
+        figure, path, f"fanout: {params['observers']} observers per interview, medians of {len(good)} run(s)"
+    )
 
 
 SCENARIO = Scenario(

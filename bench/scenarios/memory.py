@@ -19,7 +19,9 @@ from bench.scenarios.base import (
     fmt,
     positive_float,
     positive_int,
+    pyplot,
     runs_cell,
+    save_chart,
     verdict,
 )
 from bench.stats import linear_fit, median_of
@@ -133,10 +135,7 @@ def summarize(params: dict[str, Any], runs: list[dict[str, Any]]) -> Summary:
 
 
 def chart(params: dict[str, Any], runs: list[dict[str, Any]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     figure, axis = plt.subplots(figsize=(7.5, 4.5))
     for number, run in enumerate([r for r in runs if "points" in r], start=1):
@@ -146,10 +145,7 @@ def chart(params: dict[str, Any], runs: list[dict[str, Any]], path: Path) -> Non
     axis.set(xlabel="idle open sockets", ylabel="RSS of the API processes (MiB)")
     axis.grid(True, alpha=0.3)
     axis.legend()
-    figure.suptitle(f"memory per idle socket (target ≤ {TARGET_KIB:.0f} KiB)")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    save_chart(figure, path, f"memory per idle socket (target ≤ {TARGET_KIB:.0f} KiB)")
 
 
 SCENARIO = Scenario(

@@ -18,7 +18,9 @@ from bench.scenarios.base import (
     fmt,
     positive_float,
     positive_int,
+    pyplot,
     runs_cell,
+    save_chart,
     verdict,
 )
 from bench.stats import median_of
@@ -115,10 +117,7 @@ def summarize(params: dict[str, Any], runs: list[dict[str, Any]]) -> Summary:
 
 
 def chart(params: dict[str, Any], runs: list[dict[str, Any]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     figure, axis = plt.subplots(figsize=(7.5, 4.5))
     for number, run in enumerate([r for r in runs if r.get("timeline")], start=1):
@@ -135,10 +134,7 @@ def chart(params: dict[str, Any], runs: list[dict[str, Any]], path: Path) -> Non
     axis.set(xlabel="seconds since the first upload", ylabel="resumes parsed")
     axis.grid(True, alpha=0.3)
     axis.legend()
-    figure.suptitle(f"parsing: {params['resumes']} resumes uploaded at once, one worker process")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    save_chart(figure, path, f"parsing: {params['resumes']} resumes uploaded at once, one worker process")
 
 
 SCENARIO = Scenario(

@@ -21,7 +21,9 @@ from bench.scenarios.base import (
     medians,
     positive_float,
     positive_int,
+    pyplot,
     runs_cell,
+    save_chart,
     verdict,
 )
 from bench.seed import seed_rest_data
@@ -239,10 +241,7 @@ def summarize(params: dict[str, Any], runs: list[dict[str, Any]]) -> Summary:
 
 
 def chart(params: dict[str, Any], runs: list[dict[str, Any]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     good = [run for run in runs if "open_loop" in run]
     groups = [
@@ -268,10 +267,9 @@ def chart(params: dict[str, Any], runs: list[dict[str, Any]], path: Path) -> Non
     axis.grid(True, axis="y", alpha=0.3)
     axis.legend(fontsize=8)
     rate = medians(good, "wrk", "requests_per_s")
-    figure.suptitle(f"rest: latency percentiles (medians of {len(good)} run(s)); wrk {fmt(rate, 0)} req/s")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    save_chart(
+        figure, path, f"rest: latency percentiles (medians of {len(good)} run(s)); wrk {fmt(rate, 0)} req/s"
+    )
 
 
 SCENARIO = Scenario(
