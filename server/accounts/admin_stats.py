@@ -58,10 +58,15 @@ async def user_counts() -> UserCounts:
     return UserCounts(total=active + inactive, active=active, inactive=inactive, by_role=by_role)
 
 
+def live_socket_score(ttl_seconds: int = LIVE_SOCKET_TTL_SECONDS) -> int:
+    """A socket's score in LIVE_SOCKETS_KEY: when it stops counting unless marked again (ms)."""
+    return int((time.time() + ttl_seconds) * 1000)
+
+
 async def mark_socket_live(
     redis: Redis, socket_id: str, *, ttl_seconds: int = LIVE_SOCKET_TTL_SECONDS
 ) -> None:
-    await redis.zadd(LIVE_SOCKETS_KEY, {socket_id: int((time.time() + ttl_seconds) * 1000)})
+    await redis.zadd(LIVE_SOCKETS_KEY, {socket_id: live_socket_score(ttl_seconds)})
 
 
 async def forget_socket(redis: Redis, socket_id: str) -> None:

@@ -3,8 +3,10 @@
 - `BearerAuthMiddleware` (on the /api/v1 router) requires `Authorization: Bearer <access token>`
   on every route not marked `exclude_from_auth=True` and sets `request.user` to an AuthUser.
 - `authenticate_token` does the same checks outside HTTP (the websocket `hello` frame).
-- `is_session_valid` is the cheap Redis-only re-check a long-lived socket repeats every few
-  seconds; REVOCATIONS_CHANNEL (revocation.py) tells sockets at once when something is revoked.
+- `token_still_in_force` is the cheap Redis-only re-check a long-lived socket repeats every few
+  seconds (the socket watch reads `revocation_keys` for many sockets in one pipeline;
+  `is_session_valid` does it for one); REVOCATIONS_CHANNEL (revocation.py) tells sockets at once
+  when something is revoked.
 """
 
 from __future__ import annotations

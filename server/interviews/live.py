@@ -311,6 +311,15 @@ return {1, candidate, observers}
 """
 
 
+PRESENCE_KEY_TTL_SECONDS = 3600
+
+
+def presence_entry(role: Role) -> str:
+    """A socket's value in its interview's presence hash: its role and when it expires (ms), as
+    the presence script reads it."""
+    return f"{role}:{int((time.time() + PRESENCE_TTL_SECONDS) * 1000)}"
+
+
 class Presence(msgspec.Struct, kw_only=True):
     candidate_connected: bool
     observers: int
@@ -508,10 +517,9 @@ class LiveHub:
     # ---- presence -------------------------------------------------------------------------------
 
     async def mark_present(self, participant: Participant) -> None:
-        expiry = int((time.time() + PRESENCE_TTL_SECONDS) * 1000)
         key = presence_key(participant.interview_id)
-        await self.redis.hset(key, participant.socket_id, f"{participant.role}:{expiry}")  # type: ignore[misc]
-        await self.redis.expire(key, 3600)
+        await self.redis.hset(key, participant.socket_id, presence_entry(participant.role))  # type: ignore[misc]
+        await self.redis.expire(key, PRESENCE_KEY_TTL_SECONDS)
 
     async def mark_absent(self, participant: Participant) -> None:
         await self.redis.hdel(presence_key(participant.interview_id), participant.socket_id)  # type: ignore[misc]

@@ -23,12 +23,19 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from server.accounts.admin_stats import LIVE_SOCKET_TTL_SECONDS, LIVE_SOCKETS_KEY
+from server.accounts.admin_stats import LIVE_SOCKETS_KEY, live_socket_score
 from server.accounts.auth import AuthUser, token_still_in_force
 from server.accounts.revocation import read_revocation_state, revocation_keys
 from server.core.logging import get_logger
 from server.core.settings import Settings
-from server.interviews.live import PRESENCE_TTL_SECONDS, LiveHub, Participant, candidate_key, presence_key
+from server.interviews.live import (
+    PRESENCE_KEY_TTL_SECONDS,
+    LiveHub,
+    Participant,
+    candidate_key,
+    presence_entry,
+    presence_key,
+)
 from server.interviews.observers import live_invitations
 from server.interviews.runner import InterviewRunner, lease_key
 
@@ -179,15 +186,12 @@ class SocketWatch:
 
     def _refresh_presence(self, watched: Watched, commands: list[Queued]) -> None:
         participant = watched.participant
-        wall = time.time()
         key = presence_key(participant.interview_id)
-        entry = f"{participant.role}:{int((wall + PRESENCE_TTL_SECONDS) * 1000)}"
-        commands.append(("hset", (key, participant.socket_id, entry), None))
-        commands.append(("expire", (key, 3600), None))
-        live_until = int((wall + LIVE_SOCKET_TTL_SECONDS) * 1000)
-        commands.append(("zadd", (LIVE_SOCKETS_KEY, {participant.socket_id: live_until}), None))
+        commands.append(("hset", (key, participant.socket_id, presence_entry(participant.role)), None))
+        commands.append(("expire", (key, PRESENCE_KEY_TTL_SECONDS), None))
+        commands.append(("zadd", (LIVE_SOCKETS_KEY, {participant.socket_id: live_socket_score()}), None))
         if watched.user_sockets_key:
-            claim = {participant.socket_id: wall + USER_SOCKETS_TTL_SECONDS}
+            claim = {participant.socket_id: time.time() + USER_SOCKETS_TTL_SECONDS}
             commands.append(("zadd", (watched.user_sockets_key, claim), None))
 
     def _check_progress(self, watched: Watched, commands: list[Queued]) -> None:
