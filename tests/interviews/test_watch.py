@@ -156,3 +156,22 @@ async def test_work_is_looked_after_only_while_the_server_owes_a_move(
     await asyncio.sleep(0)  # the takeover check runs as its own task
     assert runner.asked == [(waiting.participant.interview_id, True)]
     assert thinking.participant.close_code is None and waiting.participant.close_code is None
+
+
+async def test_a_malformed_message_on_an_interview_channel_is_dropped(
+    watch: tuple[SocketWatch, RecordingRunner], redis_client: Any
+) -> None:
+    """Whatever lands on a channel, the room keeps delivering what follows."""
+    from server.interviews.live import Header, interview_channel, pack
+
+    hub = watch[0].hub
+    participant = Participant(interview_id=uuid.uuid4(), role="observer", send_text=_ignore)
+    await hub.attach(participant)
+    channel = interview_channel(participant.interview_id)
+    for garbage in (b"not json\n{}", b'{"k":"nonsense"}\n{}', b"", b'{"k":"event","seq":"x"}'):
+        await redis_client.publish(channel, garbage)
+    await redis_client.publish(channel, pack(Header(k="presence"), b'{"type":"presence"}'))
+    header, frame = await asyncio.wait_for(participant.queue.get(), 5)
+    assert (header.k, frame) == ("presence", '{"type":"presence"}')
+    assert participant.queue.empty()
+    await hub.detach(participant)
